@@ -1,0 +1,297 @@
+"""aiohttp application: routes, Basic auth, account authorisation, rate limits, faults, request log.
+
+Why: one place that maps HTTP to the pure parts (validation, sync pages, report manager) and applies the
+cross-cutting behaviour every endpoint shares. Credentials are compared in constant time and never
+logged; the log line carries method, path, status, account and duration only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import email.utils
+import hmac
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, timedelta
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import ClientSession, ClientTimeout, hdrs, web
+
+from include.simulator.config import Account
+from include.simulator.problems import (
+    PROBLEM_JSON,
+    Problem,
+    bad_list_params,
+    file_not_found,
+    forbidden,
+    malformed_json,
+    rate_limited,
+    server_error,
+    unauthorized,
+)  # fmt: skip
+from include.simulator.reports import TERMINAL
+from include.simulator.sync import records_page
+from include.simulator.validation import parse_ts, validate
+
+if TYPE_CHECKING:
+    from include.simulator.server import Simulator
+
+log = logging.getLogger("include.simulator")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+SIM: web.AppKey[Simulator] = web.AppKey("simulator")
+TICKER: web.AppKey[asyncio.Task[None]] = web.AppKey("ticker")
+CALLER: web.RequestKey[Account] = web.RequestKey("caller")
+
+
+def problem_response(p: Problem) -> web.Response:
+    return web.Response(
+        status=p.status, text=json.dumps(p.body), content_type=PROBLEM_JSON, headers=p.headers
+    )
+
+
+def json_response(body: dict[str, Any]) -> web.Response:
+    return web.json_response(body)
+
+
+def base_url(request: web.Request) -> str:
+    return f"{request.scheme}://{request.host}"
+
+
+def _caller(request: web.Request, accounts: list[Account]) -> Account:
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Basic "):
+        raise unauthorized()
+    try:
+        key, _, secret = base64.b64decode(header[6:], validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise unauthorized() from exc
+    for a in accounts:
+        if hmac.compare_digest(a.api_key, key) and hmac.compare_digest(a.api_secret, secret):
+            return a
+    raise unauthorized()
+
+
+def _abort(request: web.Request) -> None:
+    if request.transport is not None:
+        request.transport.abort()
+
+
+@web.middleware
+async def core_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    sim: Simulator = request.app[SIM]
+    t0 = time.monotonic()
+    status = 0
+    account = "-"
+    try:
+        faults = sim.faults
+        cfg = faults.config
+        if faults.applies_to(request.path):
+            if faults.roll(cfg.reset_rate):
+                status = -1
+                _abort(request)
+                return web.Response(status=500)
+            if faults.roll(cfg.timeout_rate):
+                await asyncio.sleep(cfg.timeout_seconds)
+                status = -2
+                _abort(request)
+                return web.Response(status=504)
+            if faults.roll(cfg.slow_rate):
+                await asyncio.sleep(cfg.slow_seconds)
+            if faults.roll(cfg.error_rate):
+                raise server_error(cfg.error_status)
+        caller = _caller(request, sim.config.accounts)
+        account = caller.api_key
+        request[CALLER] = caller
+        kind = "sync" if request.path == "/v2/reports/records" else "async"
+        limit = faults.rate_limited(caller.api_key, kind)
+        if limit is not None:
+            raise rate_limited(cfg.rate_limit_status, cfg.retry_after_seconds, limit)
+        resp = await handler(request)
+        status = resp.status
+        return resp
+    except Problem as p:
+        status = p.status
+        return problem_response(p)
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        sim.request_log.append((request.method, request.path, status))
+        if sim.config.log_requests:
+            log.info("%s %s -> %s account=%s %.1fms", request.method, request.path_qs if status != 401 else
+                     request.path, status, account, (time.monotonic() - t0) * 1000)  # fmt: skip
+
+
+def _authorize(request: web.Request, account_id: str) -> Account:
+    caller: Account = request[CALLER]
+    if not caller.owns(account_id):
+        raise forbidden()
+    return caller
+
+
+async def get_records(request: web.Request) -> web.Response:
+    sim: Simulator = request.app[SIM]
+    params = dict(request.query)
+    cursor, iv = params.pop("cursor", None), params.pop("iv", None)
+    now = sim.clock.now()
+    q = validate(params, mode="sync", cfg=sim.config, now=now)
+    _authorize(request, q.account_id)
+    body = await asyncio.get_running_loop().run_in_executor(
+        None,
+        lambda: records_page(sim.model, sim.codec, q, cursor=cursor, iv=iv, base_url=base_url(request),
+                             self_query=list(request.query.items()), now=now,
+                             cursor_ttl=sim.faults.config.cursor_ttl_seconds),
+    )  # fmt: skip
+    return json_response(body)
+
+
+async def create_report(request: web.Request) -> web.Response:
+    sim: Simulator = request.app[SIM]
+    try:
+        params = json.loads(await request.text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise malformed_json() from exc
+    if not isinstance(params, dict):
+        raise malformed_json()
+    q = validate(params, mode="async", cfg=sim.config, now=sim.clock.now())
+    caller = _authorize(request, q.account_id)
+    fail = sim.faults.roll(sim.faults.config.failed_report_rate)
+    r = sim.reports.create(q, caller.api_key, base_url(request), fail)
+    return json_response(r.to_json())
+
+
+async def list_reports(request: web.Request) -> web.Response:
+    sim: Simulator = request.app[SIM]
+    qp = request.query
+    account_id = qp.get("account_id")
+    if not account_id:
+        raise bad_list_params("Missing required parameter account_id.")
+    status_text = qp.get("status")
+    if status_text is None and sim.config.list_status_required:
+        raise bad_list_params("Missing required parameter status.")
+    statuses = {
+        s.strip().upper() for s in (status_text or ",".join((*TERMINAL, "PENDING", "PROCESSING"))).split(",")
+    }
+    if not statuses <= set(TERMINAL) | {"PENDING", "PROCESSING"}:
+        raise bad_list_params(f"Invalid status value: {status_text}.")
+    now = sim.clock.now()
+    since, until = now - timedelta(days=7), now + timedelta(seconds=1)
+    for name in ("date_from", "date_to"):
+        if name in qp:
+            dt = parse_ts(qp[name])
+            if dt is None:
+                raise bad_list_params(f"Invalid value for {name}.")
+            since, until = (dt, until) if name == "date_from" else (since, dt)
+    caller = _authorize(request, account_id)
+    reports = sim.reports.list(caller.api_key, account_id, statuses, since, until)
+    body = {
+        "self_link": f"{base_url(request)}{request.path_qs}",
+        "items_count": len(reports),
+        "reports": [r.to_json() for r in reports],
+    }
+    return json_response(body)
+
+
+async def get_report(request: web.Request) -> web.Response:
+    sim: Simulator = request.app[SIM]
+    r = sim.reports.get(request.match_info["report_id"], request[CALLER].api_key)
+    return json_response(r.to_json())
+
+
+async def cancel_report(request: web.Request) -> web.Response:
+    sim: Simulator = request.app[SIM]
+    r = sim.reports.cancel(request.match_info["report_id"], request[CALLER].api_key)
+    return json_response(r.to_json())
+
+
+_HTML = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
+
+
+async def download(request: web.Request) -> web.StreamResponse:
+    sim: Simulator = request.app[SIM]
+    file_id = request.match_info["file_id"]
+    r = sim.reports.media(file_id, request[CALLER].api_key)
+    if r is None or r.file_path is None:
+        raise file_not_found(file_id)
+    name = f"{r.query.product}_{r.request_id}.zip"
+    headers = {
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Content-Type": "application/octet-stream",
+    }
+    faults = sim.faults
+    cfg = faults.config
+    if faults.roll(cfg.html_download_rate):
+        return web.Response(body=_HTML, content_type="text/html")
+    truncate, corrupt = faults.roll(cfg.truncated_download_rate), faults.roll(cfg.corrupt_download_rate)
+    if not (truncate or corrupt):
+        return web.FileResponse(r.file_path, headers=headers)
+    size = r.file_path.stat().st_size
+    resp = web.StreamResponse(headers=headers)
+    resp.content_length = size
+    await resp.prepare(request)
+    sent = 0
+    with r.file_path.open("rb") as fh:
+        while chunk := fh.read(256 * 1024):
+            if corrupt and sent <= size // 2 < sent + len(chunk):
+                pos = size // 2 - sent
+                chunk = chunk[:pos] + bytes(b ^ 0xFF for b in chunk[pos : pos + 64]) + chunk[pos + 64 :]
+            if truncate and sent + len(chunk) > size // 2:
+                await resp.write(chunk[: size // 2 - sent])
+                await asyncio.sleep(0.05)  # let the partial body reach the client before the reset
+                _abort(request)
+                return resp
+            await resp.write(chunk)
+            sent += len(chunk)
+    await resp.write_eof()
+    return resp
+
+
+async def _ticker(app: web.Application) -> None:
+    sim: Simulator = app[SIM]
+    async with ClientSession(timeout=ClientTimeout(total=10)) as session:
+        while True:
+            for url, body in sim.reports.tick():
+                try:
+                    async with session.post(url, json=body) as resp:
+                        sim.callbacks_sent.append((url, resp.status))
+                except Exception as exc:
+                    sim.callbacks_sent.append((url, 0))
+                    log.warning("callback to %s failed: %s", url, type(exc).__name__)
+            await asyncio.sleep(0.05)
+
+
+async def _start_ticker(app: web.Application) -> None:
+    app[TICKER] = asyncio.create_task(_ticker(app))
+
+
+async def _stop_ticker(app: web.Application) -> None:
+    task = app[TICKER]
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _simulated_date_header(request: web.Request, response: web.StreamResponse) -> None:
+    """Vonage's clock is the simulated clock: clients that ask the server for "now" must get it."""
+    now = request.app[SIM].clock.now()
+    response.headers[hdrs.DATE] = email.utils.format_datetime(now.astimezone(UTC), usegmt=True)
+
+
+def make_app(sim: Simulator) -> web.Application:
+    app = web.Application(middlewares=[core_middleware])
+    app[SIM] = sim
+    app.on_response_prepare.append(_simulated_date_header)
+    app.router.add_get("/v2/reports/records", get_records)
+    app.router.add_post("/v2/reports", create_report)
+    app.router.add_get("/v2/reports", list_reports)
+    app.router.add_get("/v2/reports/{report_id}", get_report)
+    app.router.add_delete("/v2/reports/{report_id}", cancel_report)
+    app.router.add_get("/v3/media/{file_id}", download)
+    app.on_startup.append(_start_ticker)
+    app.on_cleanup.append(_stop_ticker)
+    return app
