@@ -1,0 +1,242 @@
+"""Generate docs/data-dictionary.md: what every table, view and column means, where it comes from, how fresh.
+
+Why generated: a hand-written dictionary drifts from the schema within weeks. This one is rendered from the
+product registry (product tables: type, wire field, meaning) and from the ``COMMENT ON`` statements of the
+migrations (operations tables and analyst views), so it says exactly what the database says.
+``tests/warehouse/test_dictionary.py`` fails when the committed file is stale.
+
+    python -m include.vonage_cdr.warehouse.dictionary            # rewrite docs/data-dictionary.md
+    python -m include.vonage_cdr.warehouse.dictionary --check    # exit 1 when it is out of date
+    python -m include.vonage_cdr.warehouse.dictionary --dsn URL  # take comments and types from a migrated DB
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from include.vonage_cdr.products import PRODUCTS, Product
+from include.vonage_cdr.warehouse.migrate import MIGRATIONS_DIR, discover, libpq_dsn
+from include.vonage_cdr.warehouse.product_ddl import (
+    table_comment,
+    technical_column_comments,
+)
+
+ROOT = Path(__file__).resolve().parents[3]
+DICTIONARY_FILE = ROOT / "docs" / "data-dictionary.md"
+
+_COMMENT = re.compile(
+    r"COMMENT ON (?P<kind>TABLE|VIEW|COLUMN) (?P<target>[a-z_][a-z0-9_.]*)\s+IS\s+"
+    r"(?P<text>(?:'(?:[^']|'')*'\s*)+);",
+)
+_CREATE_TABLE = re.compile(
+    r"CREATE TABLE (?:IF NOT EXISTS )?(?P<name>cdr\.[a-z_]+) \((?P<body>.*?)\n\)", re.S
+)
+_CREATE_VIEW = re.compile(r"CREATE VIEW (?P<name>analytics\.[a-z_]+) AS")
+_COLUMN_LINE = re.compile(
+    r"^\s+(?P<name>[a-z_][a-z0-9_]*) (?P<type>bigserial|double precision|[a-z]+(?:\[\])?)", re.M
+)
+
+
+@dataclass
+class Relation:
+    """A table or view with its comment and its columns (name -> [type, comment]) in order."""
+
+    name: str
+    kind: str  # "table" or "view"
+    comment: str = ""
+    columns: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _unquote(literals: str) -> str:
+    parts = re.findall(r"'((?:[^']|'')*)'", literals)
+    return "".join(p.replace("''", "'") for p in parts)
+
+
+def catalog_from_migrations(directory: Path = MIGRATIONS_DIR) -> dict[str, Relation]:
+    """Tables and views of schemas cdr/analytics with comments, parsed from the migration files."""
+    relations: dict[str, Relation] = {}
+    for migration in discover(directory):
+        text = migration.text
+        for match in _CREATE_TABLE.finditer(text):
+            relation = relations.setdefault(match["name"], Relation(match["name"], "table"))
+            for column in _COLUMN_LINE.finditer(match["body"]):
+                if column["name"] in {"constraint", "primary"}:
+                    continue
+                relation.columns.setdefault(column["name"], [column["type"], ""])
+        for match in _CREATE_VIEW.finditer(text):
+            relations.setdefault(match["name"], Relation(match["name"], "view"))
+        for match in _COMMENT.finditer(text):
+            target, comment = match["target"], _unquote(match["text"])
+            if match["kind"] in {"TABLE", "VIEW"}:
+                relations.setdefault(target, Relation(target, match["kind"].lower())).comment = comment
+            else:
+                schema, table, column = target.split(".")
+                relation = relations.setdefault(f"{schema}.{table}", Relation(f"{schema}.{table}", "view"))
+                relation.columns.setdefault(column, ["", ""])[1] = comment
+    return relations
+
+
+def catalog_from_database(dsn: str) -> dict[str, Relation]:
+    """The same catalogue read from a migrated database (types included for views too)."""
+    import psycopg
+
+    query = """
+        SELECT n.nspname || '.' || c.relname, CASE WHEN c.relkind = 'v' THEN 'view' ELSE 'table' END,
+               coalesce(obj_description(c.oid, 'pg_class'), ''), a.attname,
+               format_type(a.atttypid, a.atttypmod), coalesce(col_description(c.oid, a.attnum), '')
+        FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+        WHERE n.nspname IN ('cdr', 'analytics') AND c.relkind IN ('r', 'p', 'v') AND NOT c.relispartition
+        ORDER BY 1, a.attnum
+    """
+    relations: dict[str, Relation] = {}
+    with psycopg.connect(libpq_dsn(dsn)) as conn:
+        for name, kind, comment, column, type_, column_comment_ in conn.execute(query):
+            relation = relations.setdefault(name, Relation(name, kind, comment))
+            relation.columns[column] = [type_, column_comment_]
+    return relations
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _relation_section(relation: Relation) -> list[str]:
+    lines = [f"### `{relation.name}` ({relation.kind})", "", relation.comment or "(no comment)", ""]
+    if any(t for t, _ in relation.columns.values()):
+        lines += ["| Column | Type | Meaning |", "|---|---|---|"]
+        lines += [f"| `{c}` | {t} | {_cell(m)} |" for c, (t, m) in relation.columns.items()]
+    else:  # views parsed from the migrations: their types are only known to a database (--dsn)
+        lines += ["| Column | Meaning |", "|---|---|"]
+        lines += [f"| `{c}` | {_cell(m)} |" for c, (_, m) in relation.columns.items()]
+    return [*lines, ""]
+
+
+def _freshness(product: Product) -> str:
+    settle = (
+        f"status and price can still change for {product.settles_within_hours} hours, so recent rows are "
+        "re-read and updated"
+        if product.settles_within_hours
+        else "rows do not change after they appear"
+    )
+    return (
+        f"Loaded daily from async reports after a settlement delay and every 5 minutes from sync records; "
+        f"{settle}. Vonage keeps {product.retention_days} days. Live lag: `analytics.freshness`."
+    )
+
+
+def _product_section(product: Product) -> list[str]:
+    direction = {
+        "required": "required (inbound and outbound are separate reports)",
+        "optional": "optional",
+        "forbidden": "not applicable",
+    }[product.direction]
+    lines = [
+        f"### `cdr.{product.table}` (product {product.name})",
+        "",
+        table_comment(product),
+        "",
+        f"- Key: `{product.record_id_column.name}` + `event_time`; event time = wire field "
+        f"`{product.event_time}` (the API's date filter); direction: {direction}.",
+        f"- Freshness: {_freshness(product)}",
+        "",
+        "| Column | Type | Wire field | Meaning |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| `{c.name}` | {c.type} | `{c.source}` | {_cell(c.description)} |" for c in product.columns]
+    lines += [f"| `{n}` | (load) | - | {_cell(t)} |" for n, t in technical_column_comments(product).items()]
+    return [*lines, ""]
+
+
+_PREAMBLE = """\
+# Data dictionary: Vonage CDR warehouse
+
+<!-- GENERATED by `python -m include.vonage_cdr.warehouse.dictionary` (or `make docs`) from
+include/vonage_cdr/products.py and include/vonage_cdr/warehouse/migrations/*.sql. Do not edit by hand. -->
+
+Call detail records (CDRs) of the Vonage Reports API, one typed table per product, and views for analysts.
+
+## Where the data comes from and how fresh it is
+
+- **Daily load** (mode `async`): for each product, account and direction an asynchronous Reports API report
+  (CSV in a ZIP) covers a whole day once the day has settled (SMS, Messages and Verify statuses and prices
+  can change for up to 72 hours, so recent days are re-read and rows updated in place).
+- **Incremental load** (mode `sync`): every 5 minutes the synchronous records endpoint fills in the last
+  minutes, so today's data is minutes old.
+- Each row records how it was last loaded (`_source`), by which load (`_load_id` -> `cdr.load_ledger`) and
+  when it first arrived / last changed. `analytics.freshness` shows, per stream, the newest event loaded and
+  its lag behind now. Records the loader could not type are in `cdr.quarantine`, never silently dropped;
+  fields Vonage adds later land in each table's `extras` JSON column until the registry knows them.
+- Times are `timestamptz` (shown in your session time zone; stored exactly). Days, hours and months in the
+  views are UTC. Prices are exact decimals in the record's `currency`.
+
+## Access
+
+- Schema `analytics`: views for analysts (start here). Schema `cdr`: the product tables and the load
+  bookkeeping. The analyst role (`cdr_analyst` by default) can SELECT both schemas and nothing else; the
+  loader role (`cdr_loader`) owns and writes them. Both are NOLOGIN roles created by the first migration.
+- An administrator gives a person or service a login through membership, e.g.
+  `CREATE ROLE alice LOGIN PASSWORD '...' IN ROLE cdr_analyst;` (analyst) or
+  `CREATE ROLE airflow_etl LOGIN PASSWORD '...' IN ROLE cdr_loader;` (pipelines). Revoke with `DROP ROLE`.
+- Filter on `event_time` (and `account_id`) when you can: product tables are partitioned by UTC month of
+  `event_time` and indexed on event time, account, status and country, so such queries read only the
+  months they need.
+"""
+
+
+def render(relations: dict[str, Relation]) -> str:
+    views = sorted((r for r in relations.values() if r.name.startswith("analytics.")), key=lambda r: r.name)
+    product_tables = {f"cdr.{p.table}" for p in PRODUCTS.values()}
+    operations = sorted(
+        (r for r in relations.values() if r.name.startswith("cdr.") and r.name not in product_tables),
+        key=lambda r: r.name,
+    )
+    lines = [_PREAMBLE, "## Analyst views (schema `analytics`)", ""]
+    for view in views:
+        lines += _relation_section(view)
+    lines += ["## Product tables (schema `cdr`)", ""]
+    lines += [
+        "One table per Reports API product, partitioned by UTC month of `event_time` (partitions named "
+        "`<table>_pYYYYMM`, created 2 months ahead by `cdr.ensure_partitions`).",
+        "",
+        "| Table | Product | Event time | Retention (days) |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| `cdr.{p.table}` | {p.name} | `{p.event_time}` | {p.retention_days} |" for p in PRODUCTS.values()
+    ]
+    lines.append("")
+    for product in PRODUCTS.values():
+        lines += _product_section(product)
+    lines += ["## Load bookkeeping and settings (schema `cdr`)", ""]
+    for relation in operations:
+        lines += _relation_section(relation)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m include.vonage_cdr.warehouse.dictionary")
+    parser.add_argument("--dsn", help="read comments and types from this migrated database instead")
+    parser.add_argument("--output", type=Path, default=DICTIONARY_FILE)
+    parser.add_argument("--check", action="store_true", help="exit 1 if the output file is out of date")
+    args = parser.parse_args(argv)
+    relations = catalog_from_database(args.dsn) if args.dsn else catalog_from_migrations()
+    text = render(relations)
+    if args.check:
+        current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
+        if current != text:
+            print(f"{args.output} is out of date: run `make docs`", file=sys.stderr)
+            return 1
+        return 0
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
