@@ -1,0 +1,3 @@
+COPY cdr.quarantine (
+    load_id, product, account_id, direction, window_start, window_end, source_file, line_number, reason, raw_line
+) FROM STDIN
