@@ -1,0 +1,100 @@
+"""Vonage CDRs, daily: async report per product, direction and account -> Parquet lake -> PostgreSQL.
+
+Each run covers one UTC day (its data interval; a ``day`` param overrides it; a dateless run takes
+the last settled day) and waits for the settlement delay after that day ends before it asks for the
+reports. Re-running a day gives the same warehouse: rows merge on their record id, the lake file of
+the partition is replaced, and every load writes one ledger row in the data's transaction.
+
+Backfill: ``airflow backfill create --dag-id vonage_cdr_daily --from-date A --to-date B`` loads the
+days A..B; the ``vonage_reports_api`` pool bounds how many reports are in flight at once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, get_current_context, task
+
+from include.vonage_cdr.products import get_product
+from include.vonage_cdr.settings import Settings
+from vonage_reports.operators import VonageAsyncReportOperator
+from vonage_reports.waits import WaitUntilOperator
+
+SETTINGS = Settings.from_env()
+
+
+def product_asset(product: str) -> Asset:
+    """The warehouse table of a product, as an Asset downstream DAGs can be scheduled on."""
+    table = get_product(product).table
+    return Asset(name=f"cdr.{table}", uri=f"postgres-warehouse://cdr/{table}", group="vonage_cdr")
+
+
+@dag(
+    dag_id="vonage_cdr_daily",
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=4,
+    default_args={
+        "owner": "cdr-platform",
+        "retries": SETTINGS.task_retries,
+        "retry_delay": SETTINGS.retry_delay,
+        "retry_exponential_backoff": True,
+    },
+    params={
+        "day": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            description="UTC day to load (YYYY-MM-DD); empty: the run's data interval",
+        )
+    },
+    tags=["vonage", "cdr", "daily"],
+    doc_md=__doc__,
+)
+def vonage_cdr_daily() -> None:
+    @task
+    def plan() -> list[dict]:
+        from vonage_reports.pipeline_tasks import plan_daily
+
+        return plan_daily(get_current_context(), SETTINGS)
+
+    @task
+    def prepare_warehouse(partitions: list[dict]) -> str:
+        """Migrate, create month partitions; returns when the newest day has settled (ISO instant)."""
+        from vonage_reports.pipeline_tasks import prepare_daily
+
+        return prepare_daily(partitions, SETTINGS)
+
+    @task(pool=SETTINGS.api_pool, max_active_tis_per_dagrun=8)
+    def load_partition(report: dict) -> dict:
+        from vonage_reports.pipeline_tasks import load_partition as load
+
+        return load(report, get_current_context(), SETTINGS)
+
+    planned = plan()
+    not_before = prepare_warehouse(planned)
+    settled = WaitUntilOperator(task_id="wait_for_settlement", target_time=not_before)
+    reports = VonageAsyncReportOperator.partial(
+        task_id="request_report",
+        vonage_conn_id=SETTINGS.vonage_conn_id,
+        pool=SETTINGS.api_pool,
+        poll_interval=SETTINGS.report_poll_interval.total_seconds(),
+        initial_delay=SETTINGS.report_initial_delay.total_seconds(),
+        deadline=SETTINGS.report_deadline.total_seconds(),
+    ).expand_kwargs(planned)
+    settled >> reports
+    loaded = load_partition.expand(report=reports.output)
+
+    for product in SETTINGS.products:
+
+        @task(task_id=f"publish_{get_product(product).table}", outlets=[product_asset(product)])
+        def publish(results: list[dict], product: str = product) -> dict:
+            from vonage_reports.pipeline_tasks import summarize_product
+
+            return summarize_product(product, list(results))
+
+        publish(loaded)
+
+
+vonage_cdr_daily()

@@ -1,0 +1,149 @@
+"""Load one completed async report: download, normalize into the Parquet lake, merge into PostgreSQL.
+
+The Airflow task around this is a thin wrapper; everything here is testable without a scheduler.
+XCom carries the report's id and this function's counts, never rows.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from include.vonage_cdr.client import Report, ReportExpired, ReportRequest, ReportsClient
+from include.vonage_cdr.client.timestamps import parse_vonage_timestamp
+from include.vonage_cdr.incremental import SyncPartition, record_freshness
+from include.vonage_cdr.lake import Lake
+from include.vonage_cdr.normalize import normalize_zip
+from include.vonage_cdr.products import get_product
+from include.vonage_cdr.warehouse.load import LoadRequest, load_normalized
+
+TERMINAL_WITH_FILE = {"SUCCESS"}
+
+
+class ReportNotReady(RuntimeError):
+    """A replacement report did not complete within the allowed time."""
+
+
+def _request_from(report: Mapping[str, Any]) -> ReportRequest:
+    return ReportRequest(
+        product=report["product"],
+        account_id=report["account_id"],
+        date_start=parse_vonage_timestamp(report["date_start"]),
+        date_end=parse_vonage_timestamp(report["date_end"]),
+        direction=report.get("direction"),
+        include_subaccounts=bool(report.get("include_subaccounts", False)),
+    )
+
+
+def _replacement_report(
+    client: ReportsClient, req: ReportRequest, *, poll_seconds: float, deadline_seconds: float
+) -> Report:
+    """Create (or reuse) a new report when the old one's file or metadata expired, and wait for it.
+
+    This is the rare path (a load task cleared or retried days after its report completed); it
+    polls on the worker because the task cannot defer from here, within a bounded deadline.
+    """
+    report = client.find_reusable_report(req) or client.create_report(req)
+    deadline = time.monotonic() + deadline_seconds
+    while report.request_status not in {"SUCCESS", "TRUNCATED", "FAILED", "ABORTED"}:
+        if time.monotonic() > deadline:
+            raise ReportNotReady(
+                f"replacement report {report.request_id} still {report.request_status} "
+                f"after {deadline_seconds:.0f}s"
+            )
+        time.sleep(poll_seconds)
+        report = client.get_report(report.request_id)
+    if report.request_status not in TERMINAL_WITH_FILE:
+        raise ReportNotReady(f"replacement report {report.request_id} ended {report.request_status}")
+    return report
+
+
+def load_report_partition(
+    client: ReportsClient,
+    dsn: str,
+    report: Mapping[str, Any],
+    *,
+    lake: Lake,
+    work_dir: Path,
+    airflow: Mapping[str, Any] | None = None,
+    replacement_poll_seconds: float = 15.0,
+    replacement_deadline_seconds: float = 3600.0,
+) -> dict[str, Any]:
+    """Download and load the report the operator completed; returns counts for XCom."""
+    started = datetime.now(UTC)
+    product = get_product(report["product"])
+    req = _request_from(report)
+    day = req.date_start.astimezone(UTC).date()
+    work = work_dir / f"{product.table}-{req.account_id}-{req.direction or 'all'}-{day.isoformat()}"
+    work.mkdir(parents=True, exist_ok=True)
+    replaced_from: str | None = None
+    try:
+        t0 = time.monotonic()
+        try:
+            current = client.get_report(report["request_id"])
+            if not current.download_url:  # metadata lives 4 days, the file only 72 hours
+                raise ReportExpired(f"report {current.request_id} no longer has a file", status=404)
+            zip_path = client.download_report(current, work)
+        except ReportExpired:
+            replaced_from = report["request_id"]
+            current = _replacement_report(
+                client,
+                req,
+                poll_seconds=replacement_poll_seconds,
+                deadline_seconds=replacement_deadline_seconds,
+            )
+            zip_path = client.download_report(current, work)
+        download_seconds = time.monotonic() - t0
+
+        target = lake.partition_file(product.name, day, req.account_id, req.direction)
+        result = normalize_zip(zip_path, product, target)  # written beside, then swapped in atomically
+        load = load_normalized(
+            dsn,
+            LoadRequest(
+                product=product,
+                account_id=req.account_id,
+                direction=req.direction,
+                mode="async",
+                window_start=req.date_start,
+                window_end=req.date_end,
+                report_request_id=current.request_id,
+                source_file=zip_path.name,
+                cdrs_billed=int(current.items_count or 0),
+                started_at=started,
+                download_seconds=download_seconds,
+                airflow=airflow,
+            ),
+            result,
+            extra_sql_in_txn=lambda conn, load_id: record_freshness(
+                conn,
+                SyncPartition(product.name, req.account_id, req.direction),
+                product,
+                current.receive_time or datetime.now(UTC),
+                load_id,
+                mode="async",
+            ),
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {
+        "product": product.name,
+        "table": f"cdr.{product.table}",
+        "account_id": req.account_id,
+        "direction": req.direction,
+        "day": day.isoformat(),
+        "report_request_id": current.request_id,
+        "replaced_expired_report": replaced_from,
+        "parquet_path": str(target),
+        "load_id": load.load_id,
+        "rows_read": load.rows_read,
+        "rows_inserted": load.rows_inserted,
+        "rows_updated": load.rows_updated,
+        "rows_unchanged": load.rows_unchanged,
+        "rows_quarantined": load.rows_quarantined,
+        "unknown_columns": list(result.unknown_columns),
+        "cdrs_billed": int(current.items_count or 0),
+    }

@@ -1,0 +1,227 @@
+"""Incremental loading through the synchronous records endpoint.
+
+Each run reads, per partition (product, account, direction), from the stored watermark minus a
+short overlap up to "now minus a safety margin" on Vonage's clock, in windows the API allows, and
+follows every page. The data of a window and the watermark move in one transaction, so a failure
+anywhere leaves the watermark where the data is, and the next run simply reads that window again.
+
+Why the overlap is short: every re-read CDR is billed. Records that reach Vonage's index late (more
+than the margin plus the overlap) and late status or price changes are the daily DAG's job; it
+re-reads whole days once they have settled. With the defaults (5-minute runs, 1-minute overlap)
+this DAG reads each CDR about 1.2 times; with the daily load, about 2.2 reads per CDR in all.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import psycopg
+from psycopg import sql
+
+from include.vonage_cdr.normalize import normalize_records
+from include.vonage_cdr.planning import directions_for
+from include.vonage_cdr.products import Product, get_product
+from include.vonage_cdr.settings import Settings
+from include.vonage_cdr.warehouse.load import LoadRequest, load_normalized
+
+
+class RecordsSource(Protocol):
+    """What this module needs from the API client (ReportsClient satisfies it)."""
+
+    cdrs_retrieved: int
+
+    def iter_record_pages(
+        self, product: str, account_id: str, date_start: datetime, date_end: datetime, **kwargs: Any
+    ) -> Iterator[Any]: ...
+
+
+@dataclass(frozen=True)
+class SyncPartition:
+    product: str
+    account_id: str
+    direction: str | None
+
+    @property
+    def direction_key(self) -> str:
+        return self.direction or ""
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"product": self.product, "account_id": self.account_id, "direction": self.direction}
+
+
+def plan_sync_partitions(products: tuple[str, ...], accounts: tuple[str, ...]) -> list[SyncPartition]:
+    """One partition per product, account and (where the product requires one) direction.
+
+    The sync endpoint needs a separate request per subaccount, so accounts are listed explicitly.
+    """
+    parts: list[SyncPartition] = []
+    for name in products:
+        product = get_product(name)
+        parts.extend(
+            SyncPartition(product.name, account, d) for account in accounts for d in directions_for(product)
+        )
+    return parts
+
+
+def plan_windows(
+    watermark: datetime | None, now: datetime, settings: Settings
+) -> list[tuple[datetime, datetime]]:
+    """The windows to read this run: bounded per run, none longer than the API allows.
+
+    Instants are compared as parsed, timezone-aware datetimes, never as strings.
+    """
+    limit = now.astimezone(UTC) - settings.sync_safety_margin
+    if watermark is None:
+        start = limit - settings.sync_initial_lookback
+        covered_until = start
+    else:
+        covered_until = watermark.astimezone(UTC)
+        start = covered_until - settings.sync_overlap
+    end = min(limit, covered_until + settings.sync_max_catchup_per_run)
+    windows: list[tuple[datetime, datetime]] = []
+    cursor = start
+    while cursor < end:
+        upper = min(end, cursor + settings.sync_max_window)
+        windows.append((cursor, upper))
+        cursor = upper
+    return windows
+
+
+def read_watermark(conn: psycopg.Connection, part: SyncPartition) -> datetime | None:
+    row = conn.execute(
+        "SELECT watermark FROM cdr.sync_watermark WHERE product = %s AND account_id = %s AND direction = %s",
+        (part.product, part.account_id, part.direction_key),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _advance_in_txn(part: SyncPartition, product: Product, window_end: datetime, now: datetime):
+    """Build the callback the loader runs inside the data's transaction, just before commit."""
+
+    def advance(conn: psycopg.Connection, load_id: int) -> None:
+        conn.execute(
+            """
+            INSERT INTO cdr.sync_watermark (product, account_id, direction, watermark, updated_at, load_id)
+            VALUES (%s, %s, %s, %s, now(), %s)
+            ON CONFLICT (product, account_id, direction) DO UPDATE
+              SET watermark = GREATEST(cdr.sync_watermark.watermark, EXCLUDED.watermark),
+                  updated_at = now(), load_id = EXCLUDED.load_id
+            """,
+            (part.product, part.account_id, part.direction_key, window_end, load_id),
+        )
+        record_freshness(conn, part, product, now, load_id, mode="sync")
+
+    return advance
+
+
+def record_freshness(
+    conn: psycopg.Connection, part: SyncPartition, product: Product, now: datetime, load_id: int, mode: str
+) -> None:  # also used by the daily load (mode "async"), inside the data's transaction
+    """Store the newest event loaded for the partition and its lag behind ``now`` (Vonage's clock)."""
+    filters = [sql.SQL("account_id = %s")]
+    params: list[Any] = [part.account_id]
+    if part.direction and product.has_column("direction"):
+        filters.append(sql.SQL("{} = %s").format(sql.Identifier(product.column("direction").name)))
+        params.append(part.direction)
+    newest_query = sql.SQL("SELECT max(event_time) FROM {} WHERE {}").format(
+        sql.Identifier("cdr", product.table), sql.SQL(" AND ").join(filters)
+    )
+    row = conn.execute(newest_query, params).fetchone()
+    newest = row[0] if row else None
+    lag = (now - newest).total_seconds() if newest is not None else None
+    conn.execute(
+        """
+        INSERT INTO cdr.freshness (product, account_id, direction, mode, newest_event_at, checked_at,
+                                   lag_seconds, load_id)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+        ON CONFLICT (product, account_id, direction, mode) DO UPDATE
+          SET newest_event_at = EXCLUDED.newest_event_at, checked_at = EXCLUDED.checked_at,
+              lag_seconds = EXCLUDED.lag_seconds, load_id = EXCLUDED.load_id
+        """,
+        (part.product, part.account_id, part.direction_key, mode, newest, now, lag, load_id),
+    )
+
+
+def sync_partition(
+    client: RecordsSource,
+    dsn: str,
+    part: SyncPartition,
+    *,
+    now: datetime,
+    settings: Settings,
+    work_dir: Path,
+    airflow: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Read and load this run's windows for one partition; return counts for XCom (never rows)."""
+    product = get_product(part.product)
+    with psycopg.connect(dsn) as conn:
+        watermark = read_watermark(conn, part)
+    windows = plan_windows(watermark, now, settings)
+    summary: dict[str, Any] = {
+        **part.to_dict(),
+        "watermark_before": watermark.isoformat() if watermark else None,
+        "windows": len(windows),
+        "rows_read": 0,
+        "rows_inserted": 0,
+        "rows_updated": 0,
+        "rows_quarantined": 0,
+        "cdrs_billed": 0,
+    }
+    work_dir.mkdir(parents=True, exist_ok=True)
+    for window_start, window_end in windows:
+        started = datetime.now(UTC)
+        billed_before = client.cdrs_retrieved
+        t0 = time.monotonic()
+        direction_kw = {"direction": part.direction} if part.direction else {}
+
+        def records(
+            ws: datetime = window_start, we: datetime = window_end, kw: Mapping[str, Any] = direction_kw
+        ) -> Iterator[Mapping[str, Any]]:
+            for page in client.iter_record_pages(part.product, part.account_id, ws, we, **kw):
+                yield from page.records
+
+        with tempfile.TemporaryDirectory(dir=work_dir, prefix="sync-") as tmp:
+            source = f"sync:{part.product}:{part.account_id}:{window_start.isoformat()}"
+            result = normalize_records(records(), product, Path(tmp) / "window.parquet", source_name=source)
+            download_seconds = time.monotonic() - t0
+            load = load_normalized(
+                dsn,
+                LoadRequest(
+                    product=product,
+                    account_id=part.account_id,
+                    direction=part.direction,
+                    mode="sync",
+                    window_start=window_start,
+                    window_end=window_end,
+                    report_request_id=None,
+                    source_file=source,
+                    cdrs_billed=client.cdrs_retrieved - billed_before,
+                    started_at=started,
+                    download_seconds=download_seconds,
+                    airflow=airflow,
+                ),
+                result,
+                extra_sql_in_txn=_advance_in_txn(part, product, window_end, now),
+            )
+        summary["rows_read"] += load.rows_read
+        summary["rows_inserted"] += load.rows_inserted
+        summary["rows_updated"] += load.rows_updated
+        summary["rows_quarantined"] += load.rows_quarantined
+        summary["cdrs_billed"] += client.cdrs_retrieved - billed_before
+    summary["watermark_after"] = windows[-1][1].isoformat() if windows else summary["watermark_before"]
+    summary["behind_by_seconds"] = (
+        (now - settings.sync_safety_margin - windows[-1][1]).total_seconds() if windows else None
+    )
+    return summary
+
+
+def caught_up(summary: Mapping[str, Any]) -> bool:
+    """True when the partition's watermark reached now minus the margin in this run."""
+    behind = summary.get("behind_by_seconds")
+    return behind is not None and behind <= timedelta(seconds=1).total_seconds()
