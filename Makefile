@@ -37,13 +37,27 @@ format: install ## apply ruff fixes and formatting
 	$(BIN)/ruff format .
 
 demo: install ## run the daily and incremental DAGs end to end on the simulator and a local PostgreSQL
-	@echo "make demo: not built yet (issue 8)" >&2; exit 1
+	$(BIN)/python -m include.devtools.demo $(DEMO_ARGS)
+
+airflow: install ## the Airflow UI (airflow standalone) with the simulator and the demo warehouse; Ctrl-C stops all
+	$(BIN)/python -m include.devtools.airflow_local $(AIRFLOW_ARGS)
 
 sandbox: install ## run the Reports API simulator in the foreground (PORT, VONAGE_API_KEY, VONAGE_API_SECRET)
-	@echo "make sandbox: not built yet (issue 3)" >&2; exit 1
+	$(BIN)/python -m include.simulator
 
 bench: install ## measure throughput and memory of the load path
-	@echo "make bench: not built yet (issue 5)" >&2; exit 1
+	$(BIN)/python -m include.vonage_cdr.bench $(BENCH_ARGS)
+
+migrate: install ## apply the warehouse migrations to CDR_WAREHOUSE_URL (idempotent; first run as an admin)
+	@test -n "$$CDR_WAREHOUSE_URL" || { echo "make migrate: set CDR_WAREHOUSE_URL" >&2; exit 1; }
+	$(BIN)/python -m include.vonage_cdr.warehouse.migrate
+
+docs: install ## regenerate docs/data-dictionary.md from the product registry and the migrations
+	$(BIN)/python -m include.vonage_cdr.warehouse.dictionary
 
 clean: ## remove the virtualenv and local state
 	rm -rf $(VENV) .state .pytest_cache .ruff_cache
+
+.PHONY: compose-check
+compose-check: install ## validate docker-compose.yaml, .env.example and the Dockerfile with Compose v2 (no engine needed)
+	$(BIN)/python -m pytest tests/deploy -q $(PYTEST_ARGS)
