@@ -5,7 +5,7 @@ same facts (which column is the record id, which one the date filter applies to,
 and what it means for an analyst). Keeping them in one typed table of Python objects means a new column or a
 new product is one edit here; the migration test proves the SQL tables still match it column for column.
 
-Sources: /work/shared/reference/reports-api-contract.md sections 6 and 7 (real files, 2021/2022 specs, the
+Sources: shared/reference/reports-api-contract.md sections 6 and 7 (real files, 2021/2022 specs, the
 2026 Node SDK) and seed 003 (Video API usage). Where the contract marks a fact as inferred (I), the column is
 still listed so it lands typed; anything the API sends that is not listed here lands in the table's ``extras``
 JSON column instead of being dropped.

@@ -14,6 +14,7 @@ products (VOICE-FAILED, REPORTS-USAGE) are validated against the shared envelope
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -22,7 +23,8 @@ from typing import Any
 import yaml
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
-REF = Path("/work/shared/reference")
+# The user's reference documents sit in shared/ beside the repository (as on CI); CDR_SHARED_DIR overrides.
+REF = Path(os.environ.get("CDR_SHARED_DIR") or Path(__file__).resolve().parents[3] / "shared") / "reference"
 SPEC_FILE = REF / "vonage-reports-openapi-2.2.2-2022-02.yml"
 DRAFT_FILE = REF / "vonage-reports-openapi-2.2.2-draft-2022-04.yml"
 TIMESTAMP = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$"
