@@ -125,6 +125,7 @@ def load_report_partition(
                 current.receive_time or datetime.now(UTC),
                 load_id,
                 mode="async",
+                window_end=req.date_end,
             ),
         )
     finally:

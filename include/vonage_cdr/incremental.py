@@ -115,17 +115,27 @@ def _advance_in_txn(part: SyncPartition, product: Product, window_end: datetime,
             """,
             (part.product, part.account_id, part.direction_key, window_end, load_id),
         )
-        record_freshness(conn, part, product, now, load_id, mode="sync")
+        record_freshness(conn, part, product, now, load_id, mode="sync", window_end=window_end)
 
     return advance
 
 
 def record_freshness(
-    conn: psycopg.Connection, part: SyncPartition, product: Product, now: datetime, load_id: int, mode: str
+    conn: psycopg.Connection,
+    part: SyncPartition,
+    product: Product,
+    now: datetime,
+    load_id: int,
+    mode: str,
+    window_end: datetime,
 ) -> None:  # also used by the daily load (mode "async"), inside the data's transaction
-    """Store the newest event loaded for the partition and its lag behind ``now`` (Vonage's clock)."""
-    filters = [sql.SQL("account_id = %s")]
-    params: list[Any] = [part.account_id]
+    """Store the newest event this mode has covered for the partition and its lag behind ``now``.
+
+    Bounded by the loaded window's end, so the daily stream's freshness is not borrowed from rows
+    the incremental stream loaded (and vice versa).
+    """
+    filters = [sql.SQL("account_id = %s"), sql.SQL("event_time < %s")]
+    params: list[Any] = [part.account_id, window_end]
     if part.direction and product.has_column("direction"):
         filters.append(sql.SQL("{} = %s").format(sql.Identifier(product.column("direction").name)))
         params.append(part.direction)
