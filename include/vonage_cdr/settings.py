@@ -14,18 +14,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from include.vonage_cdr.products import DEFAULT_PRODUCTS
 
-# The 7 products of the Reports overview's "supported products" list plus Video (seed documents).
-DEFAULT_PRODUCTS = (
-    "SMS",
-    "MESSAGES",
-    "VOICE-CALL",
-    "CONVERSATION-EVENT",
-    "VERIFY-API",
-    "NUMBER-INSIGHT",
-    "VIDEO-API",
-)
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _csv(value: str) -> tuple[str, ...]:
