@@ -112,3 +112,15 @@ def test_a_reload_after_late_updates_brings_the_changed_values_in(
     with psycopg.connect(pg_dsn) as conn:
         updated = conn.execute("SELECT sum(rows_updated) FROM cdr.load_ledger").fetchone()[0]
     assert updated > 0, "settling statuses and prices should have updated some rows"
+
+
+@pytest.mark.usefixtures("airflow_db")
+def test_every_other_product_of_the_api_loads_equal_to_ground_truth(
+    simulator: Simulator, pg_dsn: str, warehouse_roles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from include.vonage_cdr.products import PRODUCTS
+
+    others = ",".join(sorted(set(PRODUCTS) - set(DEFAULT_PRODUCTS)))
+    configure_pipeline(monkeypatch, simulator, pg_dsn, tmp_path, warehouse_roles, products=others)
+    _run_day(SETTLED_DAY)
+    assert _assert_warehouse_equals_truth(simulator, pg_dsn, SETTLED_DAY, others) > 0
