@@ -43,7 +43,7 @@ def vonage_cdr_incremental() -> None:
     def prepare_warehouse() -> list[str]:
         from vonage_reports.pipeline_tasks import prepare_warehouse as prepare
 
-        return prepare([], SETTINGS)
+        return prepare(SETTINGS)
 
     @task(pool=SETTINGS.api_pool)
     def sync_partition(part: dict) -> dict:

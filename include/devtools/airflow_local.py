@@ -279,6 +279,31 @@ def _scrubbed_environ() -> dict[str, str]:
     }
 
 
+def connection_env(vonage_base_url: str, api_key: str, api_secret: str, warehouse_dsn: str) -> dict[str, str]:
+    """``AIRFLOW_CONN_*`` variables for the Vonage API (simulator) and the warehouse (a libpq conninfo)."""
+    pg = conninfo_to_dict(warehouse_dsn)
+    vonage = {
+        "conn_type": "http",
+        "host": vonage_base_url,
+        "login": api_key,
+        "password": api_secret,
+        "extra": {"account_id": api_key},
+    }
+    warehouse = {
+        "conn_type": "postgres",
+        "host": pg.get("host", "127.0.0.1"),
+        "port": int(pg.get("port", 5432)),
+        "login": pg.get("user"),
+        "password": pg.get("password"),
+        "schema": pg.get("dbname", WAREHOUSE_DB),
+        "extra": {k: v for k, v in pg.items() if k in ("sslmode", "sslrootcert")},
+    }
+    return {
+        "AIRFLOW_CONN_VONAGE_DEFAULT": json.dumps(vonage),
+        "AIRFLOW_CONN_CDR_WAREHOUSE": json.dumps(warehouse),
+    }
+
+
 def airflow_env(
     layout: StateLayout,
     sim_base_url: str,
@@ -287,7 +312,6 @@ def airflow_env(
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The environment of every Airflow command: private home, the two connections, ``CDR_*`` settings."""
-    pg = conninfo_to_dict(warehouse_dsn)
     env = _scrubbed_environ()
     env.update(
         {
@@ -301,26 +325,7 @@ def airflow_env(
             "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugins")]),
             # standalone starts its components as `airflow ...` from PATH: the venv's must come first.
             "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", os.defpath)]),
-            "AIRFLOW_CONN_VONAGE_DEFAULT": json.dumps(
-                {
-                    "conn_type": "http",
-                    "host": sim_base_url,
-                    "login": SIM_API_KEY,
-                    "password": SIM_API_SECRET,
-                    "extra": {"account_id": SIM_API_KEY},
-                }
-            ),
-            "AIRFLOW_CONN_CDR_WAREHOUSE": json.dumps(
-                {
-                    "conn_type": "postgres",
-                    "host": pg.get("host", "127.0.0.1"),
-                    "port": int(pg.get("port", 5432)),
-                    "login": pg.get("user"),
-                    "password": pg.get("password"),
-                    "schema": pg.get("dbname", WAREHOUSE_DB),
-                    "extra": {k: v for k, v in pg.items() if k in ("sslmode", "sslrootcert")},
-                }
-            ),
+            **connection_env(sim_base_url, SIM_API_KEY, SIM_API_SECRET, warehouse_dsn),
             "CDR_LAKE_ROOT": str(layout.lake),
             "CDR_WORK_DIR": str(layout.work),
             "CDR_SETTLEMENT_DELAY_HOURS": "0",

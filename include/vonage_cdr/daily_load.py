@@ -13,19 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from include.vonage_cdr.client import Report, ReportExpired, ReportRequest, ReportsClient
+from include.vonage_cdr.client import Report, ReportExpired, ReportRequest, ReportsClient, raise_for_outcome
 from include.vonage_cdr.client.timestamps import parse_vonage_timestamp
 from include.vonage_cdr.incremental import SyncPartition, record_freshness
 from include.vonage_cdr.lake import Lake
 from include.vonage_cdr.normalize import normalize_zip
 from include.vonage_cdr.products import get_product
 from include.vonage_cdr.warehouse.load import LoadRequest, load_normalized
-
-TERMINAL_WITH_FILE = {"SUCCESS"}
-
-
-class ReportNotReady(RuntimeError):
-    """A replacement report did not complete within the allowed time."""
 
 
 def _request_from(report: Mapping[str, Any]) -> ReportRequest:
@@ -48,18 +42,8 @@ def _replacement_report(
     polls on the worker because the task cannot defer from here, within a bounded deadline.
     """
     report = client.find_reusable_report(req) or client.create_report(req)
-    deadline = time.monotonic() + deadline_seconds
-    while report.request_status not in {"SUCCESS", "TRUNCATED", "FAILED", "ABORTED"}:
-        if time.monotonic() > deadline:
-            raise ReportNotReady(
-                f"replacement report {report.request_id} still {report.request_status} "
-                f"after {deadline_seconds:.0f}s"
-            )
-        time.sleep(poll_seconds)
-        report = client.get_report(report.request_id)
-    if report.request_status not in TERMINAL_WITH_FILE:
-        raise ReportNotReady(f"replacement report {report.request_id} ended {report.request_status}")
-    return report
+    report = client.wait_for_report(report.request_id, poll_interval=poll_seconds, timeout=deadline_seconds)
+    return raise_for_outcome(report)  # FAILED/ABORTED/TRUNCATED raise their specific errors
 
 
 def load_report_partition(

@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -229,9 +229,3 @@ def sync_partition(
         (now - settings.sync_safety_margin - windows[-1][1]).total_seconds() if windows else None
     )
     return summary
-
-
-def caught_up(summary: Mapping[str, Any]) -> bool:
-    """True when the partition's watermark reached now minus the margin in this run."""
-    behind = summary.get("behind_by_seconds")
-    return behind is not None and behind <= timedelta(seconds=1).total_seconds()

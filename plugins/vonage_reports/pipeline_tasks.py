@@ -7,7 +7,7 @@ here holds domain logic: that lives in ``include.vonage_cdr`` and is tested with
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from include.vonage_cdr.settings import Settings
@@ -60,16 +60,9 @@ def configured_accounts(settings: Settings) -> tuple[str, ...]:
     """CDR_ACCOUNTS, or the Vonage connection's account (its extra ``account_id``, else its login)."""
     if settings.accounts:
         return settings.accounts
-    from airflow.sdk import BaseHook
+    from vonage_reports.hooks import VonageReportsHook
 
-    conn = BaseHook.get_connection(settings.vonage_conn_id)
-    account = (conn.extra_dejson or {}).get("account_id") or conn.login
-    if not account:
-        raise ValueError(
-            "No account to load: set CDR_ACCOUNTS or the login/account_id of connection "
-            f"{settings.vonage_conn_id!r}"
-        )
-    return (str(account),)
+    return (VonageReportsHook(vonage_conn_id=settings.vonage_conn_id).account_id,)
 
 
 def plan_daily(context: Mapping[str, Any], settings: Settings) -> list[dict[str, Any]]:
@@ -103,33 +96,22 @@ def plan_daily(context: Mapping[str, Any], settings: Settings) -> list[dict[str,
 
 
 def prepare_daily(partitions: list[Mapping[str, Any]], settings: Settings) -> str:
-    """Prepare the warehouse for the planned days; return when the newest one has settled."""
+    """Apply pending migrations; return when the newest planned day has settled (ISO instant)."""
     from datetime import date
 
     from include.vonage_cdr.planning import settlement_target
 
-    days = sorted({str(p["date_start"])[:10] for p in partitions})
-    prepare_warehouse(days, settings)
-    return settlement_target(date.fromisoformat(days[-1]), settings.settlement_delay).isoformat()
+    prepare_warehouse(settings)
+    newest = max(str(p["date_start"])[:10] for p in partitions)
+    return settlement_target(date.fromisoformat(newest), settings.settlement_delay).isoformat()
 
 
-def prepare_warehouse(days: list[str], settings: Settings) -> list[str]:
-    """Apply pending migrations and create the month partitions the days need."""
-    import psycopg
-
+def prepare_warehouse(settings: Settings) -> list[str]:
+    """Apply pending migrations (month partitions are created by each load for its own rows)."""
     from include.vonage_cdr.warehouse.migrate import apply_migrations
 
     dsn = warehouse_dsn(settings.warehouse_conn_id)
-    applied = apply_migrations(dsn, loader_role=settings.loader_role, analyst_role=settings.analyst_role)
-    if not days:  # the incremental DAG: the months around today
-        today = datetime.now(UTC).date()
-        days = [(today - timedelta(days=7)).isoformat(), (today + timedelta(days=1)).isoformat()]
-    with psycopg.connect(dsn) as conn:
-        conn.execute(
-            "SELECT cdr.ensure_partitions(%s::date::timestamptz, %s::date::timestamptz + interval '1 day')",
-            (min(days), max(days)),
-        )
-    return applied
+    return apply_migrations(dsn, loader_role=settings.loader_role, analyst_role=settings.analyst_role)
 
 
 def load_partition(

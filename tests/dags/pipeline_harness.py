@@ -6,7 +6,6 @@ with a conversion written independently of the pipeline's normalizer, so the com
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,8 +16,8 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
 
+from include.devtools.airflow_local import connection_env
 from include.simulator import Simulator
 from include.vonage_cdr.products import Product, get_product
 
@@ -44,32 +43,8 @@ def configure_pipeline(
     extra_env: Mapping[str, str] | None = None,
 ) -> PipelineEnv:
     """Set the Airflow connections and CDR_* settings the DAGs read, for this test only."""
-    pg = conninfo_to_dict(dsn)
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_VONAGE_DEFAULT",
-        json.dumps(
-            {
-                "conn_type": "http",
-                "host": sim.base_url,
-                "login": sim.api_key,
-                "password": sim.api_secret,
-                "extra": {"account_id": sim.api_key},
-            }
-        ),
-    )
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_CDR_WAREHOUSE",
-        json.dumps(
-            {
-                "conn_type": "postgres",
-                "host": pg.get("host", "127.0.0.1"),
-                "port": int(pg.get("port", 5432)),
-                "login": pg.get("user"),
-                "password": pg.get("password"),
-                "schema": pg["dbname"],
-            }
-        ),
-    )
+    for key, value in connection_env(sim.base_url, sim.api_key, sim.api_secret, dsn).items():
+        monkeypatch.setenv(key, value)
     env = {
         "CDR_PRODUCTS": products,
         "CDR_LAKE_ROOT": str(tmp_path / "lake"),
