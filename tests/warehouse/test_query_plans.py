@@ -27,10 +27,11 @@ def test_one_account_one_week_on_sms_prunes_partitions_and_uses_an_index(
 ) -> None:
     # Three full past months of outbound SMS spread evenly over 200 accounts, then real statistics
     # (ANALYZE), so the planner chooses honestly: no enable_seqscan tricks.
-    first_of_month = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    start = (first_of_month - timedelta(days=80)).replace(day=1)
-    end = first_of_month
+    # Fixed months (whatever today is): their partitions are created explicitly.
+    start = datetime(2026, 8, 1, tzinfo=UTC)
+    end = datetime(2026, 11, 1, tzinfo=UTC)
     with psycopg.connect(migrated_warehouse.dsn, autocommit=True) as conn:
+        conn.execute("SELECT cdr.ensure_partitions(%s, %s)", (start, end))
         conn.execute(
             """INSERT INTO cdr.sms (id, message_id, account_id, direction, country, status, total_price,
                    currency, date_received, event_time, _source, _load_id)

@@ -12,9 +12,8 @@ from psycopg import sql
 
 from tests.fixtures.warehouse import MigratedWarehouse
 
-NOW = datetime.now(UTC)
-# The 5th of last month: inside the partitions the migration creates, in a completed month.
-MONTH = (NOW.replace(day=1) - timedelta(days=1)).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+# A fixed, completed month whatever today is; the fixture creates its partitions explicitly.
+MONTH = datetime(2026, 10, 1, tzinfo=UTC)
 D1 = MONTH + timedelta(days=4)
 D2 = MONTH + timedelta(days=5)
 
@@ -83,6 +82,7 @@ def video(
 @pytest.fixture
 def warehouse_with_rows(migrated_warehouse: MigratedWarehouse) -> MigratedWarehouse:
     with psycopg.connect(migrated_warehouse.dsn) as conn:
+        conn.execute("SELECT cdr.ensure_partitions(%s, %s)", (MONTH, MONTH + timedelta(days=40)))
         sms(conn, "s1", "acctA", at(D1, "10:05"), "delivered", "0.0333")
         sms(conn, "s2", "acctA", at(D1, "10:20"), "failed", "0.0333")
         sms(conn, "s3", "acctA", at(D1, "10:40"), "accepted", "0.0333")
@@ -298,14 +298,13 @@ def test_analyst_reads_tables_and_views_but_cannot_write_or_manage(
     with psycopg.connect(warehouse_with_rows.dsn, autocommit=True) as conn:
         # A partition created after the migration (by the loader) is readable too: default privileges.
         conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(roles.loader)))
-        conn.execute("SELECT cdr.ensure_partitions(now() + interval '6 months', now() + interval '6 months')")
+        conn.execute("SELECT cdr.ensure_partitions('2031-06-15T00:00:00Z', '2031-06-15T00:00:00Z')")
         conn.execute("RESET ROLE")
         conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(roles.analyst)))
         assert conn.execute("SELECT count(*) FROM analytics.billing_daily").fetchone() == (7,)
         assert conn.execute("SELECT count(*) FROM cdr.sms").fetchone() == (6,)
         assert conn.execute("SELECT count(*) FROM cdr.load_ledger").fetchone() == (3,)
-        month = (NOW + timedelta(days=183)).strftime("%Y%m")
-        conn.execute(sql.SQL("SELECT count(*) FROM cdr.{}").format(sql.Identifier(f"sms_p{month}")))
+        conn.execute("SELECT count(*) FROM cdr.sms_p203106")
         forbidden = [
             "INSERT INTO cdr.sms (id, event_time, _source, _load_id) VALUES ('x', now(), 'sync', 1)",
             "UPDATE cdr.settings SET value = '0' WHERE name = 'reports_api_price_per_cdr'",
