@@ -1,4 +1,4 @@
-"""Local simulator of the Vonage Reports API (contract: shared/reference/reports-api-contract.md).
+"""Local simulator of the Vonage Reports API, as documented publicly (summary: docs/vonage-reports-api.md).
 
 See README.md in this folder for usage, settings and the curl walkthrough.
 """

@@ -1,8 +1,8 @@
 """Configuration objects of the simulator: accounts, faults and behaviour switches.
 
-Why: every place where public sources disagree (contract section 9) is a switch here, defaulting to the
-stricter reading, so the pipeline is tested against the hardest plausible Vonage and can be relaxed
-per test. Secrets are excluded from reprs so a printed config never leaks them.
+Why: every place where public sources disagree (docs/vonage-reports-api.md, Where sources disagree) is a
+switch here, defaulting to the stricter reading, so the pipeline is tested against the hardest plausible
+Vonage and can be relaxed per test. Secrets are excluded from reprs so a printed config never leaks them.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ DEFAULT_SUBACCOUNTS = ("subacct1", "subacct2")
 class Account:
     """A primary account (API key + secret) and the keys of its subaccounts.
 
-    Subaccounts have no credentials of their own here: the contract's flows always authenticate with
+    Subaccounts have no credentials of their own here: the documented flows always authenticate with
     the primary key and name the subaccount in `account_id`.
     """
 
@@ -42,11 +42,11 @@ class FaultConfig:
     """
 
     seed: int = 0
-    # documented rate limits (contract section 1): per authenticated account, per second
+    # documented rate limits (docs/vonage-reports-api.md, Rate limits): per authenticated account, per second
     rate_limit: bool = True
     rate_limit_async_rps: int = 5
     rate_limit_sync_rps: int = 10
-    rate_limit_status: int = 429  # 403 = the Airbyte reading (contract section 9, question 5)
+    rate_limit_status: int = 429  # 403 = the Airbyte reading (docs/vonage-reports-api.md, open question 5)
     retry_after_seconds: int = 1
     # request-level faults
     paths: tuple[str, ...] = ()
@@ -82,22 +82,22 @@ class SimulatorConfig:
     pace: Pace = "fast"
     clock: SimClock = field(default_factory=SimClock)
     faults: FaultConfig = field(default_factory=FaultConfig)
-    # contract section 9 question 1: sync window limited to `sync_window_hours` (strict) or not
+    # docs/vonage-reports-api.md, open question 1: sync window limited to `sync_window_hours` (strict) or not
     strict_sync_window: bool = True
     sync_window_hours: float = 24.0
-    # contract section 9 question 2: both sync dates required together (2021 rule) or defaulted
+    # docs/vonage-reports-api.md, open question 2: both sync dates required together (2021 rule) or defaulted
     sync_dates_required: bool = True
-    # contract section 9 question 6: at most this many ids per sync id-mode request
+    # docs/vonage-reports-api.md, open question 6: at most this many ids per sync id-mode request
     max_ids: int = 20
-    # contract section 9 question 3: accept MEETINGS and CONVERSATIONS
+    # docs/vonage-reports-api.md, open question 3: accept MEETINGS and CONVERSATIONS
     legacy_products: bool = False
-    # contract section 9 question 11: one CSV per account ("per_account") or one CSV ("single")
+    # docs/vonage-reports-api.md, open question 11: one CSV per account ("per_account") or one CSV ("single")
     subaccount_files: Literal["per_account", "single"] = "per_account"
-    # contract section 9 question 15: async TRUNCATED above this many records
+    # docs/vonage-reports-api.md, open question 15: async TRUNCATED above this many records
     async_max_records: int = 7_000_000
-    # contract section 3.3: `status` required on GET /v2/reports (spec); False = optional
+    # docs/vonage-reports-api.md, List reports: `status` required on GET /v2/reports (spec); False = optional
     list_status_required: bool = True
-    # contract section 1: metadata kept 4 days, files 72 hours, records 13 months (VIDEO-API 90 days)
+    # docs/vonage-reports-api.md, Retention: metadata 4 days, files 72 h, records 13 months (VIDEO-API 90 d)
     report_retention_hours: float = 96.0
     file_retention_hours: float = 72.0
     # where report ZIPs are written (None = a temporary directory removed at shutdown)

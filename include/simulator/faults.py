@@ -1,8 +1,8 @@
 """Seeded fault injection and the documented per-account rate limits.
 
 Why: the pipeline's retry, back-off and integrity checks are only trustworthy if they have been hit by
-the failures Vonage can produce: 429 (or 403 with a rate-limit body, contract section 9 question 5),
-5xx, slow answers, hangs, connection resets, truncated/corrupt/HTML downloads and FAILED reports.
+the failures Vonage can produce: 429 (or 403 with a rate-limit body: docs/vonage-reports-api.md, open
+question 5), 5xx, slow answers, hangs, connection resets, truncated/corrupt/HTML downloads and FAILED reports.
 Decisions come from one RNG seeded by FaultConfig.seed, so a failing run can be replayed. Faults can be
 swapped at run time (Simulator.set_faults) because tests often want a fault for one phase only.
 """

@@ -1,4 +1,6 @@
-"""RFC 7807 problem bodies with the type URLs, titles and details of the contract (sections 1, 3, 4).
+"""RFC 7807 problem bodies with the documented type URLs, titles and details.
+
+See docs/vonage-reports-api.md, Error bodies.
 
 Why: clients branch on status code and sometimes on `type`/`title`; one constructor keeps every error of
 the simulator in the documented shape (`type`, `title`, `detail`, `instance` = 32-hex trace id, and

@@ -1,10 +1,11 @@
 """Per-product facts: CSV/JSON columns, event-time column, direction rule, filters, mutability.
 
-Why: the contract (sections 2.2, 6, 7) gives each product its own columns and request rules; keeping
-them as data in one table lets validation, generation, the sync endpoint and the file writer agree.
+Why: each product has its own columns and request rules (docs/vonage-reports-api.md, Direction and filters,
+CSV file format, Record ids and event times); keeping them as data in one table lets validation, generation,
+the sync endpoint and the file writer agree.
 
-Timestamp style per product (contract section 1: clients must accept both): products whose public
-examples come from the 2020-2021 era use `+0000` (SMS, VOICE-*, WEBSOCKET-CALL, ASR, IN-APP-VOICE,
+Timestamp style per product (docs/vonage-reports-api.md, Timestamps: clients must accept both): products whose
+public examples come from the 2020-2021 era use `+0000` (SMS, VOICE-*, WEBSOCKET-CALL, ASR, IN-APP-VOICE,
 VERIFY-API, NUMBER-INSIGHT); products documented from 2021+ examples or real 2025 files use `+00:00`
 (MESSAGES, CONVERSATION-*, VERIFY-V2, NUMBER-INSIGHT-V2, VIDEO-API, NETWORK-API-EVENT, REPORTS-USAGE,
 SMS-TRAFFIC-CONTROL, AMD, VOICE-TTS, CONVERSATIONS, MEETINGS).
@@ -36,7 +37,8 @@ class ProductSpec:
     filters: frozenset[str]
     ts_style: str  # "+0000" or "+00:00"
     inbound_columns: tuple[str, ...] = ()
-    mutable: bool = False  # outbound records change status for up to 72 h (contract section 7)
+    # outbound records change status for up to 72 h (docs/vonage-reports-api.md, Records that change later)
+    mutable: bool = False
     retention_days: int = 0  # 0 = 13 calendar months
     natural_id: str | None = None  # second column `id` lookups match (message_id, call_id, request_id)
     legacy: bool = False  # only with SimulatorConfig.legacy_products
@@ -197,7 +199,7 @@ PRODUCTS: dict[str, ProductSpec] = {
             ),
             "date_received", "forbidden", _f("number", "network", "country"), _O, natural_id="request_id",
         ),
-        # Invented (contract section 7.17: no public column list); documented in README.md.
+        # Invented (no public column list); documented in README.md.
         ProductSpec(
             "NUMBER-INSIGHT-V2",
             (
@@ -252,7 +254,7 @@ PRODUCTS: dict[str, ProductSpec] = {
              "creation_date", "currency", "price", "total_price", "id"),
             "creation_date", "forbidden", _f("conversation_id", "status"), _N, legacy=True,
         ),
-        # Invented (one portal snapshot only, contract section 2.1); behind the legacy flag.
+        # Invented (one portal snapshot only, docs/vonage-reports-api.md, Products); behind the legacy flag.
         ProductSpec(
             "MEETINGS",
             ("account_id", "id", "room_id", "meeting_id", "date_start", "date_end", "duration",

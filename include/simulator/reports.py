@@ -1,11 +1,11 @@
 """Async reports: lifecycle PENDING -> PROCESSING -> SUCCESS/TRUNCATED/FAILED (or ABORTED), files, expiry.
 
-Why: the daily DAG creates reports, polls, downloads and must cope with every terminal state and with
-expiry (metadata 4 days, files 72 hours; contract sections 1, 3.4-3.7, 4). Status is a pure function of
-the simulated clock plus "has the file been written": the ZIP is built at once in a worker thread
-(rows streamed through zipfile, memory bounded), while PENDING/PROCESSING last as long as the configured
-pace says (fast: seconds; vonage: 5-10 simulated minutes per million records). A report's records are
-the records visible at its `receive_time`, so `ground_truth(..., as_of=receive_time)` matches the file.
+Why: the daily DAG creates reports, polls, downloads and must cope with every terminal state and with expiry
+(metadata 4 days, files 72 hours; docs/vonage-reports-api.md, Retention and Report lifecycle). Status is a
+pure function of the simulated clock plus "has the file been written": the ZIP is built at once in a worker
+thread (rows streamed through zipfile, memory bounded), while PENDING/PROCESSING last as long as the
+configured pace says (fast: seconds; vonage: 5-10 simulated minutes per million records). A report's records
+are the records visible at its `receive_time`, so `ground_truth(..., as_of=receive_time)` matches the file.
 """
 
 from __future__ import annotations

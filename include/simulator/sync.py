@@ -1,9 +1,9 @@
 """`GET /v2/reports/records`: date-mode pages of at most 1000 records with encrypted cursors, and id mode.
 
-Why: the pipeline's incremental reader follows `_links.next.href` until SUCCESS (contract section 5).
-The cursor is an index position (day, record index) so a page costs O(page), encrypted with a keyed
-stream cipher under a fresh random `iv` and authenticated, so a cursor without its iv, with another iv,
-or replayed with different filters is rejected with 422 (contract section 5 recommendation).
+Why: the pipeline's incremental reader follows `_links.next.href` until SUCCESS (docs/vonage-reports-api.md,
+Sync pagination). The cursor is an index position (day, record index) so a page costs O(page), encrypted with
+a keyed stream cipher under a fresh random `iv` and authenticated, so a cursor without its iv, with another
+iv, or replayed with different filters is rejected with 422 (our choice: cursor rules are undocumented).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""Request validation per product, turning each broken rule into the contract's problem body.
+"""Request validation per product, turning each broken rule into the documented problem body.
 
-Why: the pipeline must be tested against the strictest plausible Vonage (contract sections 2.2, 3.1,
-3.2, 9): direction required/optional/forbidden by product, `id` exclusive with dates, both sync dates
-together, the 24-hour sync window, at most 20 ids, unknown products and parameters rejected. The same
-function validates the sync query string and the async JSON body.
+Why: the pipeline must be tested against the strictest plausible Vonage (docs/vonage-reports-api.md, Sync
+records and Where sources disagree): direction required/optional/forbidden by product, `id` exclusive with
+dates, both sync dates together, the 24-hour sync window, at most 20 ids, unknown products and parameters
+rejected. The same function validates the sync query string and the async JSON body.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ _TS = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(
 
 
 def parse_ts(value: str) -> datetime | None:
-    """ISO-8601 with `Z`, `+hh:mm` or `+hhmm` (contract section 1); None when malformed."""
+    """ISO-8601 with `Z`, `+hh:mm` or `+hhmm` (docs/vonage-reports-api.md, Timestamps); else None."""
     m = _TS.match(value.strip())
     if not m:
         return None

@@ -5,8 +5,8 @@ same facts (which column is the record id, which one the date filter applies to,
 and what it means for an analyst). Keeping them in one typed table of Python objects means a new column or a
 new product is one edit here; the migration test proves the SQL tables still match it column for column.
 
-Sources: shared/reference/reports-api-contract.md sections 6 and 7 (real files, 2021/2022 specs, the
-2026 Node SDK) and seed 003 (Video API usage). Where the contract marks a fact as inferred (I), the column is
+Sources: docs/vonage-reports-api.md, CSV file format, Record ids and event times, Video API usage events (from
+real files, the 2021/2022 specs and the 2026 Node SDK). Where a fact is only our inference, the column is
 still listed so it lands typed; anything the API sends that is not listed here lands in the table's ``extras``
 JSON column instead of being dropped.
 """
@@ -192,7 +192,9 @@ _INT: ColumnType = "integer"
 _BOOL: ColumnType = "boolean"
 
 _FULL_RETENTION = 396  # 13 months
-_SETTLES = 72  # hours until status/price of an SMS/message/verification can still change [D10]
+# hours until status/price of an SMS/message/verification can still change
+# (docs/vonage-reports-api.md, Records that change later)
+_SETTLES = 72
 
 
 def _product(

@@ -6,7 +6,7 @@ Why it is shaped like this:
   created with the same parameters (``find_reusable_report``): every report is billed per CDR, so a second
   identical report is money thrown away.
 * The status is checked before deferring: a reused report may already be final, and deferring with a
-  trigger that fires at once widens Airflow 3.3's deferral race (airflow3-notes.md).
+  trigger that fires at once widens Airflow 3.3's deferral race (docs/airflow-notes.md, Deferral race).
 * Polling happens in :class:`VonageReportTrigger` (aiohttp, nothing blocking) after ``initial_delay``; at
   ``deadline`` seconds after the first attempt the trigger cancels the remote report and the task fails
   with ``ReportDeadlineExceeded``.

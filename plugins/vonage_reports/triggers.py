@@ -1,9 +1,9 @@
 """``VonageReportTrigger``: polls an async report in the triggerer, without blocking its event loop.
 
-Only the connection id and the report id are serialized (never credentials: trigger kwargs are stored in
-the metadata database). Polling starts after ``initial_delay`` (a report is never ready within seconds,
-and an immediate event widens the 3.3.x deferral race, airflow3-notes.md). Past ``deadline`` (epoch
-seconds) the remote report is cancelled with DELETE and a "deadline" event is sent, so an abandoned
+Only the connection id and the report id are serialized (never credentials: trigger kwargs are stored in the
+metadata database). Polling starts after ``initial_delay`` (a report is never ready within seconds, and an
+immediate event widens the 3.3.x deferral race: docs/airflow-notes.md, Deferral race). Past ``deadline``
+(epoch seconds) the remote report is cancelled with DELETE and a "deadline" event is sent, so an abandoned
 report does not keep running, and paying, in Vonage.
 """
 

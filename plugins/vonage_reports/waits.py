@@ -2,7 +2,7 @@
 
 The standard provider's ``DateTimeSensorAsync`` always defers, even for an instant in the past;
 a backfill of old days would then pay a trigger round-trip per run and risk the Airflow 3.3
-deferral race (see airflow3-notes.md). This operator checks first and defers only when it must.
+deferral race (docs/airflow-notes.md, Deferral race). This operator checks first and defers only when it must.
 """
 
 from __future__ import annotations

@@ -63,7 +63,10 @@ def test_split_windows_cover_the_range_without_overlap() -> None:
 
 
 def test_next_link_that_drops_parameters_gets_them_back() -> None:
-    """Contract §9 q17: a next href may lack some original params and the iv; both are re-added."""
+    """A next href may lack original params and the iv; both are re-added.
+
+    docs/vonage-reports-api.md, open question 17.
+    """
     body = {
         "request_status": "TRUNCATED",
         "cursor": "CUR",

@@ -78,7 +78,10 @@ def test_numbers_sent_as_strings_are_parsed() -> None:
 
 
 def test_the_other_report_schema_is_tolerated() -> None:
-    """Contract §9 q4: one portal snapshot nests request params and says status/download_url."""
+    """One portal snapshot nests request params and says status/download_url.
+
+    docs/vonage-reports-api.md, open question 4.
+    """
     report = Report.from_json(
         {
             "request_id": "r2",

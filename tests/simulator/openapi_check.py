@@ -2,7 +2,7 @@
 
 The newest non-draft spec (2.2.2, 2022-02) is the reference; the 2022-04 draft is used for what only it
 describes (sync `from`/`to` query params, at most 20 ids). The spec contradicts its own examples, so a
-small list of RELAXATIONS (each justified by a section of reports-api-contract.md) rewrites the schema
+small list of RELAXATIONS (each citing a section of docs/vonage-reports-api.md) rewrites the schema
 before validation; everything else is validated strictly by openapi-schema-validator (OAS 3.0 + formats).
 Products absent from the 2022 spec (SMS-TRAFFIC-CONTROL, VOICE-TTS, AMD, VERIFY-V2, NUMBER-INSIGHT-V2,
 CONVERSATION-EVENT, CONVERSATION-MESSAGE, VIDEO-API, NETWORK-API-EVENT) and the record-less sync
@@ -14,7 +14,6 @@ products (VOICE-FAILED, REPORTS-USAGE) are validated against the shared envelope
 from __future__ import annotations
 
 import copy
-import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -23,8 +22,8 @@ from typing import Any
 import yaml
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
-# The user's reference documents sit in shared/ beside the repository (as on CI); CDR_SHARED_DIR overrides.
-REF = Path(os.environ.get("CDR_SHARED_DIR") or Path(__file__).resolve().parents[3] / "shared") / "reference"
+# Vonage's official OpenAPI files, vendored unmodified (source, version and licence in the folder's README).
+REF = Path(__file__).resolve().parents[2] / "docs" / "reference" / "openapi"
 SPEC_FILE = REF / "vonage-reports-openapi-2.2.2-2022-02.yml"
 DRAFT_FILE = REF / "vonage-reports-openapi-2.2.2-draft-2022-04.yml"
 TIMESTAMP = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$"
@@ -40,26 +39,28 @@ class Relaxation:
 RELAXATIONS: tuple[Relaxation, ...] = (
     Relaxation("timestamps-not-dates",
                "Schemas say `format: date` but the descriptions and every example carry ISO-8601 timestamps "
-               "with `+0000` or `+00:00` (contract section 1, 'Timestamps in responses'): format date -> "
+               "with `+0000` or `+00:00` (docs/vonage-reports-api.md, Timestamps): format date -> "
                "timestamp pattern."),
     Relaxation("record-numbers-as-strings",
-               "Inside records numbers are strings on the wire (contract section 1, 'Numbers on the wire'): "
+               "Inside records numbers are strings on the wire (docs/vonage-reports-api.md, Numbers on the wire): "
                "integer/number record fields accept numeric strings. Top-level sync `price` stays a number."),
     Relaxation("record-empty-values",
-               "Empty record values are \"\" (contract section 1 and section 6): any record field may be \"\"."),
+               "Empty record values are \"\" (docs/vonage-reports-api.md, Empty values): any record field may be \"\"."),
     Relaxation("client-ref-length",
                "client_ref/account_ref minLength = maxLength = 40 is a documented spec error; simulator "
-               "accepts up to 100 (contract section 2.2 'Value details', section 9 item 14)."),
+               "accepts up to 100 (docs/vonage-reports-api.md, open question 14)."),
     Relaxation("record-status-values",
                "Record status values differ from the filter enums: voice rows are ANSWERED/FAILED "
-               "(contract section 7.5, section 9 item 7) and SMS also has submitted/deleted (section 7.1)."),
+               "(docs/vonage-reports-api.md, open question 7) and SMS also has submitted/deleted "
+               "(docs/vonage-reports-api.md, Status values)."),
     Relaxation("concatenated-true-false",
-               "`concatenated` is declared boolean but the wire value is TRUE/FALSE (contract sections 7.1, 8)."),
+               "`concatenated` is declared boolean but the wire value is TRUE/FALSE "
+               "(docs/vonage-reports-api.md, Numbers on the wire)."),
     Relaxation("oneof-selected-by-product",
                "The response oneOf branches are not mutually exclusive (every product_* enum lists all "
                "products, error branches have no required fields), so a valid body matches several; the "
-               "branch is selected by product/direction like a discriminator (contract sections 3.1, 3.4, "
-               "section 9 item 4 'trust the flat shape') and validated strictly."),
+               "branch is selected by product/direction like a discriminator (docs/vonage-reports-api.md, "
+               "open question 4: trust the flat shape) and validated strictly."),
 )  # fmt: skip
 
 _RECORD_SCHEMAS = {

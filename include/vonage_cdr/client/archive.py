@@ -5,7 +5,7 @@ traversal (we never extract, but names flow into logs and file names downstream)
 decompressed size is capped before anything is decompressed (``zipfile`` never yields more than the
 declared size, so the declared sum bounds the real output), CRCs are verified while streaming, and a
 body that is HTML or JSON (an error page or a problem JSON served with 200) is reported as such.
-All ``.csv`` members are read, not just the first (contract §3.6: "Zip file containing CSV files").
+All ``.csv`` members are read, not just the first (docs/vonage-reports-api.md, open question 11).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """``ReportsClient``: the typed Reports API client (async reports, downloads, sync records).
 
 One client = one base URL + one API key. It is thread-safe (the session pool, the pacing buckets and the
-CDR counter are), counts the CDRs it retrieves (each is billed, contract §1) and never shows the secret
-in its repr, its logs or its exceptions.
+CDR counter are), counts the CDRs it retrieves (each is billed: docs/vonage-reports-api.md, Pricing) and
+never shows the secret in its repr, its logs or its exceptions.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ from include.vonage_cdr.client.timestamps import (
 
 log = logging.getLogger("include.vonage_cdr.client")
 
-#: pay-as-you-go price per CDR retrieved (seed 000), for cost estimates in logs
+#: pay-as-you-go price per CDR retrieved (docs/vonage-reports-api.md, Pricing), for cost estimates in logs
 EUR_PER_CDR = 0.0004
 
 
@@ -366,12 +366,13 @@ class ReportsClient:
         **filters: str,
     ) -> Iterator[RecordsPage]:
         """Pages of GET /v2/reports/records over [date_start, date_end), split into windows of at most
-        ``settings.max_sync_window`` (24 h, contract §9 q1), following ``_links.next.href``.
+        ``settings.max_sync_window`` (24 h: docs/vonage-reports-api.md, open question 1), following
+        ``_links.next.href``.
 
         Cursor expiry (a 422 on a cursor page): with ``settings.on_cursor_expired == "restart"`` (the
         default) the current window is fetched again from its first page, at most
         ``max_cursor_restarts`` times, so pages already yielded may be yielded again (consumers upsert on
-        the record id anyway, contract §5); then, or with ``"raise"``, ``CursorExpired`` is raised.
+        the record id anyway, open question 10); then, or with ``"raise"``, ``CursorExpired`` is raised.
         """
         start, end = coerce_datetime(date_start), coerce_datetime(date_end)
         for window_start, window_end in split_windows(start, end, self.settings.max_sync_window):

@@ -1,10 +1,10 @@
 """HTTP plumbing: pooled session, client-side pacing, error mapping and retries.
 
-Why here and not in each call: every request to Vonage must have a timeout, go through the per-account
-pacing (5 rps async, 10 rps sync, contract §1) and map status codes to the same exceptions, and the
-retry policy (tenacity, exponential backoff with jitter, ``Retry-After`` honoured) must be identical for
-every endpoint. The API secret lives only in the session's auth tuple; every message built from a
-response goes through ``redact`` before it can reach an exception or a log line.
+Why here and not in each call: every request to Vonage must have a timeout, go through the per-account pacing
+(5 rps async, 10 rps sync: docs/vonage-reports-api.md, Rate limits) and map status codes to the same
+exceptions, and the retry policy (tenacity, exponential backoff with jitter, ``Retry-After`` honoured) must be
+identical for every endpoint. The API secret lives only in the session's auth tuple; every message built from
+a response goes through ``redact`` before it can reach an exception or a log line.
 """
 
 from __future__ import annotations

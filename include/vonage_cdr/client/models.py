@@ -19,7 +19,8 @@ DEFAULT_BASE_URL = "https://api.nexmo.com"
 TERMINAL_STATUSES = frozenset({"SUCCESS", "TRUNCATED", "FAILED", "ABORTED"})
 #: statuses of a report we may reuse instead of paying for a new one
 REUSABLE_STATUSES = ("PENDING", "PROCESSING", "SUCCESS", "TRUNCATED")
-#: product filters of contract §2.2; a listed report echoing one of these must match the request's
+#: product filters (docs/vonage-reports-api.md, Direction and filters); a listed report echoing one
+#: of these must match the request's
 FILTER_NAMES = frozenset(
     {
         "status", "from", "to", "country", "network", "client_ref", "account_ref", "show_concatenated",
@@ -35,7 +36,7 @@ CursorExpiredPolicy = Literal["restart", "raise"]
 
 @dataclass(frozen=True)
 class ClientSettings:
-    """Knobs of the client. Defaults follow the contract (§1 limits, §9 open questions)."""
+    """Knobs of the client (defaults: docs/vonage-reports-api.md, Rate limits, Where sources disagree)."""
 
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
@@ -51,9 +52,9 @@ class ClientSettings:
     #: client-side pacing per account: async endpoints (create/get/list/cancel/download) and sync records
     async_requests_per_second: float = 4.5
     sync_requests_per_second: float = 9.0
-    #: how a 403 is read (contract §9 q5): "body" = rate limit only if the body says so; "always"; "never"
+    #: how a 403 is read (open question 5): "body" = rate limit only if the body says so; "always"; "never"
     rate_limit_403: RateLimit403 = "body"
-    #: longest sync window per request (contract §9 q1: stay <= 24 h); longer windows are split
+    #: longest sync window per request (open question 1: stay <= 24 h); longer windows are split
     max_sync_window: timedelta = timedelta(hours=24)
     #: what to do when a sync cursor is rejected (422 on a cursor page): restart the window, or raise
     on_cursor_expired: CursorExpiredPolicy = "restart"
@@ -98,14 +99,17 @@ class ClientSettings:
 
 
 def _bool(value: Any) -> bool:
-    """Booleans arrive as JSON booleans or as the strings "true"/"false" (contract §2.2)."""
+    """JSON booleans or the strings "true"/"false" (docs/vonage-reports-api.md, Numbers on the wire)."""
     if isinstance(value, str):
         return value.strip().lower() in ("true", "1", "yes")
     return bool(value)
 
 
 def to_int(value: Any) -> int | None:
-    """Numbers arrive as strings (contract §1): "2274" -> 2274, ""/None -> None."""
+    """Numbers arrive as strings: "2274" -> 2274, ""/None -> None.
+
+    docs/vonage-reports-api.md, Numbers on the wire.
+    """
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -168,7 +172,7 @@ class Report:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Report:
-        # contract §9 q4: newest portal snapshot nests request params and says status/download_url
+        # docs/vonage-reports-api.md, open question 4: a portal snapshot nests params, says download_url
         params: Mapping[str, Any] = data.get("request_params") or data
         links = data.get("_links") or {}
         download = (links.get("download_report") or {}).get("href") or data.get("download_url")

@@ -1,8 +1,9 @@
 """Helpers for the sync records endpoint: window splitting and next-page URLs.
 
-Kept apart from the client so the pagination rules (contract §5) are readable on their own: follow
-``_links.next.href``, but re-add any original parameter the link dropped (a .NET fixture shows links
-without some params) and the ``cursor``/``iv`` from the body when the link lacks them.
+Kept apart from the client so the pagination rules (docs/vonage-reports-api.md, Sync pagination) are
+readable on their own: follow ``_links.next.href``, but re-add any original parameter the link dropped (a
+.NET fixture shows links without some params) and the ``cursor``/``iv`` from the body when the link lacks
+them.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ _MAX_VALUE_IN_REASON = 120
 # Vonage sends "+0000", "+00:00", "-0000" or "Z", with or without fractional seconds. Arrow's ISO-8601 cast
 # accepts all of them, but only up to the target unit (microseconds) and only with an offset.
 _TS_TOO_PRECISE = r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}\.\d{6})\d+"
-# The contract says every response timestamp is UTC; a value without any offset is read as UTC.
+# Every response timestamp is UTC (docs/vonage-reports-api.md, Timestamps); a value without offset is UTC.
 _TS_NAIVE = r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?)$"
 
 

@@ -5,7 +5,7 @@ C++ at several hundred thousand rows per second, reading the ZIP member block by
 file). Every column is read as a string so that nothing is guessed: typing is the registry's job
 (:mod:`.convert`). Rows with the wrong number of fields come back from the reader's invalid-row hook with
 their exact raw text. For a row that parses as CSV but fails typing, the raw line is rebuilt with every
-field double-quoted, which is byte for byte what Vonage sends (contract §6: every field quoted).
+field double-quoted, which is byte for byte what Vonage sends (docs/vonage-reports-api.md, CSV file format).
 
 Line numbers: ``line_number`` is the record's number in the file counting the header as line 1. It equals
 the physical line whenever no earlier value contains a newline (the normal case).

@@ -1,6 +1,6 @@
 """Load one normalized Parquet file into its product table: COPY into staging, merge, account, commit.
 
-Why this shape (measured in postgres-and-load-facts.md): one COPY stream is the fastest way into
+Why this shape (measured, docs/postgres-notes.md, Load costs): one COPY stream is the fastest way into
 PostgreSQL; a blind upsert rewrites every row and doubles the heap on reloads, so the merge compares before
 updating. Everything a load writes (the rows, the quarantine of the window, the ledger row, and whatever the
 caller adds through ``extra_sql_in_txn``, e.g. the sync watermark) commits in ONE transaction: a crash or a
