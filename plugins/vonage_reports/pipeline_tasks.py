@@ -7,7 +7,7 @@ here holds domain logic: that lives in ``include.vonage_cdr`` and is tested with
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from include.vonage_cdr.settings import Settings
@@ -65,6 +65,28 @@ def configured_accounts(settings: Settings) -> tuple[str, ...]:
     return (VonageReportsHook(vonage_conn_id=settings.vonage_conn_id).account_id,)
 
 
+def vonage_today(settings: Settings) -> date:
+    """Today's UTC date on Vonage's clock: retention is counted by Vonage, not by this worker's clock.
+
+    Falls back to the local clock (with a warning) when Vonage's clock cannot be read; a wrong
+    credential then fails the run at the report request, with its own clear error.
+    """
+    import logging
+
+    from include.vonage_cdr.client import VonageError
+    from vonage_reports.hooks import VonageReportsHook
+
+    hook = VonageReportsHook(vonage_conn_id=settings.vonage_conn_id)
+    try:
+        with hook.get_client() as client:
+            return client.server_time(account_id=hook.account_id).astimezone(UTC).date()
+    except VonageError as exc:
+        logging.getLogger(__name__).warning(
+            "Could not read Vonage's clock (%s); counting retention on the local clock", type(exc).__name__
+        )
+        return datetime.now(UTC).date()
+
+
 def plan_daily(context: Mapping[str, Any], settings: Settings) -> list[dict[str, Any]]:
     """Decide the days and partitions of this run; refuse days beyond retention."""
     from airflow.sdk.exceptions import AirflowFailException
@@ -89,7 +111,7 @@ def plan_daily(context: Mapping[str, Any], settings: Settings) -> list[dict[str,
         include_subaccounts=settings.include_subaccounts,
     )
     try:
-        check_retention(partitions, datetime.now(UTC).date())
+        check_retention(partitions, vonage_today(settings))
     except RetentionExceeded as exc:
         raise AirflowFailException(str(exc)) from exc
     return [p.to_report_kwargs() for p in partitions]
@@ -97,8 +119,6 @@ def plan_daily(context: Mapping[str, Any], settings: Settings) -> list[dict[str,
 
 def prepare_daily(partitions: list[Mapping[str, Any]], settings: Settings) -> str:
     """Apply pending migrations; return when the newest planned day has settled (ISO instant)."""
-    from datetime import date
-
     from include.vonage_cdr.planning import settlement_target
 
     prepare_warehouse(settings)

@@ -72,7 +72,7 @@ print(json.dumps({"sdk": t1 - t0, "dag": t2 - t1, "new": sorted(new),
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
 def test_dag_file_import_cost_is_small_next_to_airflow_sdk(path: Path) -> None:
-    """Parsing the file must cost less than importing airflow.sdk itself, and pull in nothing heavy."""
+    """Parsing the file pulls in no heavy library and none of the simulator (timings are printed only)."""
     out = subprocess.run(
         [sys.executable, "-c", _IMPORT_COST_PROBE, str(path)], capture_output=True, text=True, check=False
     )
@@ -82,5 +82,6 @@ def test_dag_file_import_cost_is_small_next_to_airflow_sdk(path: Path) -> None:
     heavy = [m for m in probe["new_roots"] if m in HEAVY_MODULES]
     heavy += [m for m in probe["new"] if m.startswith("include.simulator")]
     assert heavy == [], f"{path.name} imports heavy modules at top level: {heavy[:10]}"
+    # Seconds depend on the machine and its load, so they are reported, not asserted; what is asserted is
+    # what makes parsing expensive everywhere: the modules the file pulls in.
     print(f"{path.name}: airflow.sdk {probe['sdk']:.3f}s, DAG file {probe['dag']:.3f}s")
-    assert probe["dag"] < max(probe["sdk"], 0.25), probe

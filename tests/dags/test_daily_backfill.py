@@ -60,7 +60,8 @@ def test_a_day_beyond_retention_fails_with_the_retention_message(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     configure_pipeline(monkeypatch, simulator, pg_dsn, tmp_path, warehouse_roles, products="SMS,VIDEO-API")
-    too_old = datetime.now(UTC).date() - timedelta(days=120)  # fine for SMS (13 months), not for VIDEO-API
+    # Retention is counted on Vonage's clock (the simulator's), whatever this machine's date is.
+    too_old = simulator.clock.now().date() - timedelta(days=120)  # fine for SMS (13 months), not VIDEO-API
     run = load_dag("vonage_cdr_daily.py").test(run_conf={"day": too_old.isoformat()})
     assert str(getattr(run.state, "value", run.state)) == "failed"
     output = "".join(capfd.readouterr())

@@ -114,6 +114,7 @@ def test_a_reload_after_late_updates_brings_the_changed_values_in(
     assert updated > 0, "settling statuses and prices should have updated some rows"
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("airflow_db")
 def test_every_other_product_of_the_api_loads_equal_to_ground_truth(
     simulator: Simulator, pg_dsn: str, warehouse_roles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

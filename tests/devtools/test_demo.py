@@ -56,6 +56,7 @@ def _processes_mentioning(text: str) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_demo_loads_every_product_shows_billing_and_leaves_nothing_running(state_dir: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "CDR_")) and k != "PYTHONPATH"}
     summary_path = state_dir / "summary.json"

@@ -1,4 +1,4 @@
-"""A 1-million-record report is generated and served with bounded server memory (10 M: opt-in slow)."""
+"""A 1-million-record report is generated and served with bounded server memory (slow; 10 M: opt-in scale)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,9 @@ def _peak_rss_growth(sim, product: str, n: int) -> tuple[float, int]:
     return (peak[0] - base) / 2**20, size
 
 
-@pytest.mark.parametrize("n", [1_000_000, pytest.param(10_000_000, marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "n", [pytest.param(1_000_000, marks=pytest.mark.slow), pytest.param(10_000_000, marks=pytest.mark.scale)]
+)
 def test_large_report_memory_is_bounded(sim, n):
     # the server runs in this process, so process RSS growth covers generation, zip writing and serving
     s = sim(records_per_day={"SMS-TRAFFIC-CONTROL": n}, faults=FaultConfig(rate_limit=False),
