@@ -199,26 +199,38 @@ def _write_csv_batch(
 
 
 def normalize_csv_stream(
-    stream: BinaryIO, product: Product, out_path: Path, *, source_name: str, direction: str | None = None
+    stream: BinaryIO,
+    product: Product,
+    out_path: Path,
+    *,
+    source_name: str,
+    direction: str | None = None,
+    on_batch: Callable[[pa.RecordBatch], None] | None = None,
 ) -> NormalizeResult:
     """Normalize one CSV byte stream (e.g. an open ZIP member) into ``out_path`` (written atomically)."""
-    with NormalizedWriter(product, out_path, direction=direction) as writer:
+    with NormalizedWriter(product, out_path, direction=direction, on_batch=on_batch) as writer:
         _feed_csv(writer, stream, source_name)
     assert writer.result is not None
     return writer.result
 
 
 def normalize_zip(
-    zip_path: Path, product: Product, out_path: Path, *, direction: str | None = None
+    zip_path: Path,
+    product: Product,
+    out_path: Path,
+    *,
+    direction: str | None = None,
+    on_batch: Callable[[pa.RecordBatch], None] | None = None,
 ) -> NormalizeResult:
     """Normalize every CSV member of a report ZIP into one Parquet file, streaming each member.
 
     Members are opened through the client's guarded reader (path-traversal, size and CRC checks); the
-    quarantine rows name their member as ``<zip name>/<member>``.
+    quarantine rows name their member as ``<zip name>/<member>``. ``on_batch`` receives each typed batch as
+    it is written (see :class:`NormalizedWriter`).
     """
     zip_path = Path(zip_path)
     with (
-        NormalizedWriter(product, out_path, direction=direction) as writer,
+        NormalizedWriter(product, out_path, direction=direction, on_batch=on_batch) as writer,
         open_csv_members(zip_path) as members,
     ):
         for member_name, stream in members:

@@ -137,7 +137,7 @@ def _freshness(product: Product) -> str:
     )
 
 
-def _product_section(product: Product) -> list[str]:
+def _product_section(product: Product, relation: Relation | None = None) -> list[str]:
     direction = {
         "required": "required (inbound and outbound are separate reports)",
         "optional": "optional",
@@ -156,7 +156,15 @@ def _product_section(product: Product) -> list[str]:
         "|---|---|---|---|",
     ]
     lines += [f"| `{c.name}` | {c.type} | `{c.source}` | {_cell(c.description)} |" for c in product.columns]
-    lines += [f"| `{n}` | (load) | - | {_cell(t)} |" for n, t in technical_column_comments(product).items()]
+    technical = technical_column_comments(product)
+    lines += [f"| `{n}` | (load) | - | {_cell(t)} |" for n, t in technical.items()]
+    if relation is not None:  # load columns added by later migrations, with their comments from there
+        known = {*product.column_names, *technical}
+        lines += [
+            f"| `{n}` | (load) | - | {_cell(comment)} |"
+            for n, (_type, comment) in relation.columns.items()
+            if n not in known
+        ]
     return [*lines, ""]
 
 
@@ -191,8 +199,8 @@ Call detail records (CDRs) of the Vonage Reports API, one typed table per produc
   `CREATE ROLE alice LOGIN PASSWORD '...' IN ROLE cdr_analyst;` (analyst) or
   `CREATE ROLE airflow_etl LOGIN PASSWORD '...' IN ROLE cdr_loader;` (pipelines). Revoke with `DROP ROLE`.
 - Filter on `event_time` (and `account_id`) when you can: product tables are partitioned by UTC month of
-  `event_time` and indexed on event time, account, status and country, so such queries read only the
-  months they need.
+  `event_time`, indexed on account and event time (btree) and on event time (BRIN), so such queries read
+  only the months, and within them the blocks, they need.
 """
 
 
@@ -219,7 +227,7 @@ def render(relations: dict[str, Relation]) -> str:
     ]
     lines.append("")
     for product in PRODUCTS.values():
-        lines += _product_section(product)
+        lines += _product_section(product, relations.get(f"cdr.{product.table}"))
     lines += ["## Load bookkeeping and settings (schema `cdr`)", ""]
     for relation in operations:
         lines += _relation_section(relation)
