@@ -27,6 +27,8 @@ __all__ = ["run_sync"]
 
 #: the simulator's frozen "now": the window read is the hour before it (minus the safety margin)
 SIM_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+#: the simulator's share of outbound SMS records (the rest are inbound, read by another partition)
+OUTBOUND_SHARE = 0.75
 
 
 def _simulator(pipe: Connection, records_per_day: int) -> None:
@@ -55,13 +57,14 @@ def _simulator(pipe: Connection, records_per_day: int) -> None:
 def run_sync(rows: int, dsn: str | None, keep_db: bool, work: Path) -> dict[str, Any]:
     from include.vonage_cdr.bench import _database, load_average
     from include.vonage_cdr.client import ReportsClient
+    from include.vonage_cdr.client.models import ClientSettings
     from include.vonage_cdr.incremental import SyncPartition, sync_partition
     from include.vonage_cdr.settings import Settings
     from include.vonage_cdr.warehouse.migrate import apply_migrations
 
     settings = Settings()
     window = settings.sync_initial_lookback
-    records_per_day = round(rows * timedelta(days=1) / window)
+    records_per_day = round(rows * (timedelta(days=1) / window) / OUTBOUND_SHARE)
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
     process = context.Process(target=_simulator, args=(child, records_per_day), daemon=True)
@@ -98,7 +101,7 @@ def run_sync(rows: int, dsn: str | None, keep_db: bool, work: Path) -> dict[str,
         "load_s": round(load_seconds, 2),
         "task_s": round(seconds, 2),
         "records_per_s": round(read_rows / seconds) if seconds else 0,
-        "client_requests_per_s": 9.0,
+        "client_requests_per_s": ClientSettings().sync_requests_per_second,
         **served,
         "load_average": [load_start, load_average()],
     }

@@ -74,6 +74,7 @@ import pyarrow.parquet as pq
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
+from include.vonage_cdr.background import ahead
 from include.vonage_cdr.normalize import NormalizeResult, parquet_schema
 from include.vonage_cdr.normalize.core import ABSENT_COLUMNS_KEY
 from include.vonage_cdr.normalize.errors import IncompleteFile
@@ -300,52 +301,6 @@ def _encoded(encoder: BinaryRowEncoder, batches: Iterable[pa.RecordBatch]) -> It
             yield encoder.encode(batch.slice(offset, ENCODE_ROWS)).rows
 
 
-_DONE = object()
-
-
-def _in_background(items: Iterator[Any], work: Callable[[Any], Any], depth: int) -> Iterator[Any]:
-    """``work(item)`` for every item, computed by a thread of its own ``depth`` items ahead, in order.
-
-    The encoding of the next batches (CPU, mostly in Arrow kernels that release the interpreter lock) then
-    overlaps with PostgreSQL working on the current one. An error in the thread is raised here; leaving
-    the loop early stops the thread before returning, so ``items`` is never read by two threads at once.
-    """
-    results: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(value: Any) -> bool:
-        while not stop.is_set():
-            try:
-                results.put(value, timeout=0.2)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if stop.is_set() or not put(("ok", work(item))):
-                    return
-            put(("done", _DONE))
-        except BaseException as exc:  # handed to the consumer
-            put(("error", exc))
-
-    thread = threading.Thread(target=produce, name="cdr-load-encode", daemon=True)
-    thread.start()
-    try:
-        while True:
-            kind, value = results.get()
-            if kind == "done":
-                return
-            if kind == "error":
-                raise value
-            yield value
-    finally:
-        stop.set()
-        thread.join()
-
-
 def _compared(product: Product, absent: set[str]) -> list[str]:
     """The columns a merge compares and writes: carried ones, not the record id."""
     record_id = product.record_id_column.name
@@ -377,7 +332,16 @@ def _merge_sql(
         ),
         target_compared=sql.SQL(", ").join(sql.Identifier("t", c) for c in compared),
         excluded_compared=sql.SQL(", ").join(sql.Identifier("excluded", c) for c in compared),
-        carries_all=sql.SQL("false" if absent else "true"),
+        target_absent_null=_all_null("t", sorted(absent)),
+        moved_absent_null=_all_null("m", sorted(absent)),
+    )
+
+
+def _all_null(alias: str, columns: list[str]) -> sql.Composable:
+    if not columns:
+        return sql.SQL("true")
+    return sql.SQL("({})").format(
+        sql.SQL(" AND ").join(sql.SQL("{} IS NULL").format(sql.Identifier(alias, c)) for c in columns)
     )
 
 
@@ -549,7 +513,7 @@ class _Streamed:
 
     def run(self, batches: Iterator[pa.RecordBatch]) -> None:
         """Choose the strategy on the first non-empty batch, then take every batch. The encoding runs a
-        batch or two ahead in a thread of its own (:func:`_in_background`)."""
+        batch or two ahead in a thread of its own (:func:`include.vonage_cdr.background.ahead`)."""
         canonical = (_canonical(b, self.schema) for b in batches if b.num_rows)
         first = next(canonical, None)
         if first is None:
@@ -561,9 +525,9 @@ class _Streamed:
         self.timer.add("choose", started)
         rest = itertools.chain([first], canonical)
         if self.strategy == "insert":
-            self._insert(_in_background(rest, self._encode_rows, PREPARED_BATCHES))
+            self._insert(ahead(map(self._encode_rows, rest), PREPARED_BATCHES, name="cdr-load-encode"))
         else:
-            self._compare(_in_background(rest, self._fingerprint, PREPARED_BATCHES))
+            self._compare(ahead(map(self._fingerprint, rest), PREPARED_BATCHES, name="cdr-load-encode"))
 
     def _encode_rows(self, batch: pa.RecordBatch) -> tuple[int, list[pa.Buffer], pa.Buffer]:
         """Insert strategy: the batch's full rows (with fingerprints) and its keys, encoded."""
@@ -707,9 +671,9 @@ def _settle(
     product = req.product
     started = time.perf_counter()
     identifiers = {"stage": stage, "target": n.target, "record_id": n.record_id}
-    if not absent:
-        everything = [c for c in product.column_names if c != product.record_id_column.name]
-        conn.execute(_sql("load_hash_backfill.sql", **identifiers, **_column_lists(everything)))
+    # every column: the staged row holds NULL where the file carried nothing, so equal rows are the same row
+    everything = [c for c in product.column_names if c != product.record_id_column.name]
+    conn.execute(_sql("load_hash_backfill.sql", **identifiers, **_column_lists(everything)))
     conn.execute(_sql("load_stage_unchanged.sql", **identifiers, **_column_lists(_compared(product, absent))))
     started = timer.add("compare with the table", started)
     conn.execute(_sql("load_lock.sql"), {"scope": "cdr.load_merge", "key": product.table})

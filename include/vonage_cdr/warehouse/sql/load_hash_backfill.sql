@@ -1,8 +1,8 @@
 -- Stored rows equal to the staged ones in every column but whose fingerprint is missing or stale (loaded
 -- before fingerprints existed, or by an older encoder): store the fingerprint, so the next reload of the
 -- same values skips them without reading them in full. Values are not changed and the rows count as
--- unchanged; this rewrites each such row once. Only run when the file carries every column (otherwise the
--- stored row is not the file's row and its fingerprint stays unknown).
+-- unchanged; this rewrites each such row once. Every column is compared, those the file did not carry
+-- included (NULL in staging): only a stored row that IS the file's row gets the file row's fingerprint.
 UPDATE {target} AS t
 SET _row_hash = s._row_hash
 FROM {stage} AS s

@@ -13,13 +13,13 @@
 --   (a partitioned table cannot return xmax): it equals now() exactly when this transaction inserted it.
 --   Moved rows keep their old _first_loaded_at and therefore count as updated.
 -- * _row_hash, the row's fingerprint (load_batch_classify.sql), is the file row's when the stored row IS the
---   file row: always for a new record; for an updated or moved one only when the file carries every column
---   ({carries_all}) and the merged extras equal the file's. Otherwise it is NULL: unknown, and the next
---   load compares that row in full.
+--   file row: always for a new record; for an updated or moved one when the columns the file did not carry
+--   are NULL in it too ({target_absent_null} / {moved_absent_null}) and the merged extras equal the file's.
+--   Otherwise it is NULL: unknown, and the next load compares that row in full.
 -- The brace placeholders are quoted identifier lists built from the product registry by warehouse/load.py:
 -- {columns} every registry column, {values} s.<column> for a carried column and m.<column> for an absent
 -- one, {assignments} / {target_compared} / {excluded_compared} the carried columns except the record id;
--- {carries_all} is the literal true or false.
+-- {target_absent_null} / {moved_absent_null}: "t.<absent> IS NULL AND ..." (true when nothing is absent).
 WITH moved AS (
     SELECT DISTINCT ON ({record_id}) *
     FROM {moved}
@@ -30,7 +30,7 @@ WITH moved AS (
     )
     SELECT {values}, s.event_time, coalesce(m.extras, '{{}}'::jsonb) || s.extras, %(source)s, %(load_id)s,
            coalesce(m._first_loaded_at, now()), now(),
-           CASE WHEN m.{record_id} IS NULL OR ({carries_all} AND m.extras || s.extras = s.extras)
+           CASE WHEN m.{record_id} IS NULL OR ({moved_absent_null} AND m.extras || s.extras = s.extras)
                 THEN s._row_hash END
     FROM {stage} AS s
     LEFT JOIN moved AS m ON m.{record_id} = s.{record_id}
@@ -40,7 +40,7 @@ WITH moved AS (
         _source = EXCLUDED._source,
         _load_id = EXCLUDED._load_id,
         _last_changed_at = now(),
-        _row_hash = CASE WHEN {carries_all} AND t.extras || EXCLUDED.extras = EXCLUDED.extras
+        _row_hash = CASE WHEN {target_absent_null} AND t.extras || EXCLUDED.extras = EXCLUDED.extras
                          THEN EXCLUDED._row_hash END
     WHERE ({target_compared}, t.extras) IS DISTINCT FROM ({excluded_compared}, t.extras || EXCLUDED.extras)
     RETURNING t._first_loaded_at = now() AS inserted
