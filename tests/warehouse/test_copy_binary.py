@@ -91,15 +91,15 @@ def test_every_type_lands_exactly_as_its_value(pg_dsn: str) -> None:
         assert row[8] == (None if d is None else ("0" if d == 0 else format(d.normalize(), "f")))
 
 
-def test_constants_and_fingerprints_lead_every_row(pg_dsn: str) -> None:
+def test_constants_lead_and_the_fingerprint_ends_every_row(pg_dsn: str) -> None:
     batch = pa.RecordBatch.from_arrays([pa.array(["a", "b", None]), pa.array([1, 2, 3])], names=["s", "k"])
     encoder = BinaryRowEncoder(
         ["s", "k"], constants={"src": ("sync", "text"), "lid": (42, "int8")}, row_hash="h"
     )
-    assert encoder.field_names == ["src", "lid", "h", "s", "k"]
+    assert encoder.field_names == ["src", "lid", "s", "k", "h"]
     with psycopg.connect(pg_dsn, autocommit=True) as conn:
         conn.execute("CREATE TEMP TABLE x (src text, lid bigint, h bytea, s text, k bigint)")
-        with conn.cursor() as cur, cur.copy("COPY x (src, lid, h, s, k) FROM STDIN (FORMAT BINARY)") as copy:
+        with conn.cursor() as cur, cur.copy("COPY x (src, lid, s, k, h) FROM STDIN (FORMAT BINARY)") as copy:
             copy.write(BINARY_HEADER)
             copy.write(memoryview(encoder.encode(batch).rows))
             copy.write(BINARY_TRAILER)

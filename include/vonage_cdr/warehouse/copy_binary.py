@@ -261,18 +261,27 @@ class Encoded:
     hashes: pa.Array | None  # binary, HASH_BYTES per row
 
 
-def row_hashes(fields: pa.Array) -> pa.Array:
-    """BLAKE2b (HASH_BYTES) of every element of a binary array: the fingerprint of each encoded row."""
-    offsets = np.frombuffer(fields.buffers()[1], dtype=np.int32, count=fields.offset + len(fields) + 1)
-    offsets = offsets[fields.offset :]
-    data = memoryview(fields.buffers()[2] or b"")
+def _digests(data: memoryview, starts: list[int], ends: list[int]) -> bytes:
+    """BLAKE2b (HASH_BYTES) of each ``data[start:end]``, concatenated."""
     blake2b = hashlib.blake2b
-    digests = b"".join(
+    return b"".join(
         [
             blake2b(data[start:end], digest_size=HASH_BYTES).digest()
-            for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True)
+            for start, end in zip(starts, ends, strict=True)
         ]
     )
+
+
+def _element_bounds(values: pa.Array) -> np.ndarray:
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32, count=values.offset + len(values) + 1)
+    return offsets[values.offset :]
+
+
+def row_hashes(fields: pa.Array) -> pa.Array:
+    """BLAKE2b (HASH_BYTES) of every element of a binary array: the fingerprint of each encoded row."""
+    bounds = _element_bounds(fields)
+    data = memoryview(fields.buffers()[2] or b"")
+    digests = _digests(data, bounds[:-1].tolist(), bounds[1:].tolist())
     return _binary_from(digests, np.full(len(fields), HASH_BYTES, dtype=np.int32))
 
 
@@ -282,9 +291,10 @@ class BinaryRowEncoder:
     ``jsonb_columns`` are sent as jsonb (version byte + text); other strings as text, binary as bytea.
     ``constants`` are fields (name -> (value, kind)) that start every row, e.g. the load's ``_source`` and
     ``_load_id``; kinds are ``"text"`` and ``"int8"``. With ``row_hash`` (the name of a bytea column), every
-    row also carries its fingerprint there, right after the constants: BLAKE2b-128 of the row's encoded
-    columns (length-prefixed binary values, in column order). Equal fingerprints mean equal encodings, so a
-    reload can tell unchanged rows by the fingerprint stored with them (warehouse/load.py).
+    row also carries its fingerprint there, after the columns: BLAKE2b-128 of the row's encoded columns
+    (length-prefixed binary values, in column order). Equal fingerprints mean equal encodings, so a reload
+    can tell unchanged rows by the fingerprint stored with them (warehouse/load.py). The fingerprint is
+    written into its placeholder in the joined buffer in place: no second copy of the rows.
     """
 
     def __init__(
@@ -299,8 +309,8 @@ class BinaryRowEncoder:
         self.jsonb = set(jsonb_columns)
         constants = dict(constants or {})
         self.row_hash = row_hash
-        self.leading = list(constants) + ([row_hash] if row_hash else [])
-        head = struct.pack("!h", len(self.columns) + len(self.leading))
+        self.leading = list(constants)
+        head = struct.pack("!h", len(self.columns) + len(self.leading) + (1 if row_hash else 0))
         for value, kind in constants.values():
             if kind == "text":
                 raw = str(value).encode()
@@ -310,12 +320,13 @@ class BinaryRowEncoder:
                 raise ValueError(f"unknown constant kind {kind!r}")
             head += struct.pack("!i", len(raw)) + raw
         self._head = pa.scalar(head, pa.binary())
-        self._hash_prefix = pa.scalar(struct.pack("!i", HASH_BYTES), pa.binary())
+        self._head_bytes = len(head)
+        self._hash_field = pa.scalar(struct.pack("!i", HASH_BYTES) + bytes(HASH_BYTES), pa.binary())
 
     @property
     def field_names(self) -> list[str]:
         """Column list of the COPY statement, in the order the rows carry them."""
-        return [*self.leading, *self.columns]
+        return [*self.leading, *self.columns, *([self.row_hash] if self.row_hash else [])]
 
     def _fields(self, name: str, values: pa.Array) -> list[pa.Array | pa.Scalar]:
         t = values.type
@@ -361,9 +372,16 @@ class BinaryRowEncoder:
         args = self._column_fields(batch)
         hashes = None
         if self.row_hash:
-            fields = pc.binary_join_element_wise(*args, b"")
-            hashes = row_hashes(fields)
-            rows = pc.binary_join_element_wise(self._head, self._hash_prefix, hashes, fields, b"")
+            rows = pc.binary_join_element_wise(self._head, *args, self._hash_field, b"")
+            bounds = _element_bounds(rows)
+            starts, ends = bounds[:-1] + self._head_bytes, bounds[1:] - (4 + HASH_BYTES)
+            buffer = rows.buffers()[2]
+            digests = _digests(memoryview(buffer), starts.tolist(), ends.tolist())
+            hashes = _binary_from(digests, np.full(len(rows), HASH_BYTES, dtype=np.int32))
+            # the placeholder's 16 zero bytes end every row: overwrite them with the row's digest
+            target = np.frombuffer(buffer, dtype=np.uint8)
+            slots = (bounds[1:] - HASH_BYTES)[:, None] + np.arange(HASH_BYTES)
+            target[slots] = np.frombuffer(digests, dtype=np.uint8).reshape(-1, HASH_BYTES)
         else:
             rows = pc.binary_join_element_wise(self._head, *args, b"")
         offsets = rows.buffers()[1]

@@ -605,17 +605,19 @@ class _Streamed:
         started = time.perf_counter()
         if self.strategy is None:
             return _Counts()
-        duplicates = self.conn.execute(_sql("load_check_duplicates.sql", **self.n.identifiers())).fetchone()
-        started = self.timer.add("check duplicate ids", started)
-        if duplicates and duplicates[0]:
-            raise _Fallback(f"{duplicates[0]} rows repeat a record id of the same file")
         if self.strategy == "insert":
+            # one check covers both: an id stored before under another event time, and an id the file repeats
+            # under another one (now stored twice); the same id and time twice failed the primary key already
             self.conn.execute(sql.SQL("ANALYZE {}").format(self.n.keys))
             moved = self.conn.execute(_sql("load_check_moved.sql", **self.n.identifiers())).fetchone()
             self.timer.add("check moved records", started)
             if moved and moved[0]:
-                raise _Fallback(f"{moved[0]} records are stored under another event time")
+                raise _Fallback(f"{moved[0]} records are stored under two event times")
             return _Counts(loaded=self.rows, inserted=self.rows)
+        duplicates = self.conn.execute(_sql("load_check_duplicates.sql", **self.n.identifiers())).fetchone()
+        started = self.timer.add("check duplicate ids", started)
+        if duplicates and duplicates[0]:
+            raise _Fallback(f"{duplicates[0]} rows repeat a record id of the same file")
         if not self.flagged:
             return _Counts(loaded=self.rows)
         self._copy_flagged(result.parquet_path)
