@@ -67,7 +67,13 @@ def _valid_mask(values: pa.Array) -> np.ndarray:
     return np.asarray(pc.is_valid(values).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _fixed(values: pa.Array, payload: np.ndarray) -> pa.Array:
+#: a piece of every row: a fixed-width block (numpy uint8, one row per element), or a binary array (one
+#: element per row, any width). Consecutive blocks are laid side by side before the rows are joined, so the
+#: element-wise join (the costly step: one copy per argument and row) sees as few arguments as possible.
+Piece = np.ndarray | pa.Array
+
+
+def _fixed(values: pa.Array, payload: np.ndarray) -> Piece:
     """Length prefix + fixed-width big-endian payload per element (NULL: the prefix -1 alone)."""
     n = len(values)
     width = payload.dtype.itemsize
@@ -76,48 +82,80 @@ def _fixed(values: pa.Array, payload: np.ndarray) -> pa.Array:
     rows[:, 4:] = payload.view(np.uint8).reshape(n, width)
     valid = _valid_mask(values)
     if valid.all():
-        return _binary_from(rows.tobytes(), np.full(n, 4 + width, dtype=np.int32))
+        return rows
     rows[~valid, :4] = np.frombuffer(_NULL, dtype=np.uint8)
     keep = np.ones((n, 4 + width), dtype=bool)
     keep[~valid, 4:] = False
     return _binary_from(rows[keep].tobytes(), np.where(valid, 4 + width, 4).astype(np.int32))
 
 
-def _prefix(lengths: np.ndarray, valid: np.ndarray) -> pa.Array:
+def _prefix(lengths: np.ndarray, valid: np.ndarray) -> np.ndarray:
     prefix = np.where(valid, lengths, -1).astype(">i4")
-    return _binary_from(prefix.tobytes(), np.full(len(lengths), 4, dtype=np.int32))
+    return prefix.view(np.uint8).reshape(len(lengths), 4)
 
 
-def _string_fields(values: pa.Array, *, jsonb: bool) -> list[pa.Array | pa.Scalar]:
-    data = _as_binary(values)
+def _string_fields(values: pa.Array, *, jsonb: bool) -> list[Piece]:
     valid = _valid_mask(values)
+    if not valid.any():
+        return [np.tile(np.frombuffer(_NULL, dtype=np.uint8), (len(values), 1))]
+    data = _as_binary(values)
     lengths = pc.fill_null(pc.binary_length(data), 0).to_numpy(zero_copy_only=False).astype(np.int32)
     if values.null_count:
         data = pc.fill_null(data, b"")
+    pieces: list[Piece] = []
     if not jsonb:
-        return [_prefix(lengths, valid), data]
-    # jsonb's binary form is a version byte (1) followed by the JSON text
-    if valid.all():
-        return [_prefix(lengths + 1, valid), pa.scalar(b"\x01", pa.binary()), data]
-    marker = _binary_from(b"\x01" * int(valid.sum()), valid.astype(np.int32))
-    return [_prefix(lengths + 1, valid), marker, data]
+        pieces.append(_prefix(lengths, valid))
+    elif valid.all():  # jsonb's binary form is a version byte (1) followed by the JSON text
+        pieces += [_prefix(lengths + 1, valid), np.ones((len(values), 1), dtype=np.uint8)]
+    else:
+        pieces += [
+            _prefix(lengths + 1, valid),
+            _binary_from(b"\x01" * int(valid.sum()), valid.astype(np.int32)),
+        ]
+    if lengths.any():
+        pieces.append(data)
+    return pieces
 
 
-def _timestamp_field(values: pa.Array) -> pa.Array:
+def _timestamp_field(values: pa.Array) -> Piece:
     if values.type.unit != "us":
         values = pc.cast(values, pa.timestamp("us", tz=values.type.tz))
     micros = pc.fill_null(values.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
     return _fixed(values, (micros - _PG_EPOCH_US).astype(">i8"))
 
 
-def _integer_field(values: pa.Array, dtype: str) -> pa.Array:
+def _integer_field(values: pa.Array, dtype: str) -> Piece:
     numbers = pc.fill_null(values, 0).to_numpy(zero_copy_only=False)
     return _fixed(values, numbers.astype(dtype))
 
 
-def _bool_field(values: pa.Array) -> pa.Array:
+def _bool_field(values: pa.Array) -> Piece:
     flags = pc.fill_null(values, False).to_numpy(zero_copy_only=False)
     return _fixed(values, flags.astype(np.uint8))
+
+
+def _joinable(pieces: list[Piece], n: int) -> list[pa.Array]:
+    """The pieces as arguments of the element-wise join: neighbouring blocks become one fixed-width array."""
+    args: list[pa.Array] = []
+    blocks: list[np.ndarray] = []
+
+    def flush() -> None:
+        if blocks:
+            block = np.ascontiguousarray(np.hstack(blocks) if len(blocks) > 1 else blocks[0])
+            width = block.shape[1]
+            offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
+            buffers = [None, pa.py_buffer(offsets), pa.py_buffer(block)]
+            args.append(pa.Array.from_buffers(pa.binary(), n, buffers))
+            blocks.clear()
+
+    for piece in pieces:
+        if isinstance(piece, np.ndarray):
+            blocks.append(piece)
+        else:
+            flush()
+            args.append(piece)
+    flush()
+    return args
 
 
 # -- numeric ------------------------------------------------------------------------------------------------
@@ -319,16 +357,16 @@ class BinaryRowEncoder:
             else:
                 raise ValueError(f"unknown constant kind {kind!r}")
             head += struct.pack("!i", len(raw)) + raw
-        self._head = pa.scalar(head, pa.binary())
+        self._head_bytes_value = head
         self._head_bytes = len(head)
-        self._hash_field = pa.scalar(struct.pack("!i", HASH_BYTES) + bytes(HASH_BYTES), pa.binary())
+        self._hash_field_value = struct.pack("!i", HASH_BYTES) + bytes(HASH_BYTES)
 
     @property
     def field_names(self) -> list[str]:
         """Column list of the COPY statement, in the order the rows carry them."""
         return [*self.leading, *self.columns, *([self.row_hash] if self.row_hash else [])]
 
-    def _fields(self, name: str, values: pa.Array) -> list[pa.Array | pa.Scalar]:
+    def _fields(self, name: str, values: pa.Array) -> list[Piece]:
         t = values.type
         if pa.types.is_string(t) or pa.types.is_large_string(t):
             return _string_fields(values, jsonb=name in self.jsonb)
@@ -347,32 +385,36 @@ class BinaryRowEncoder:
         if pa.types.is_int16(t):
             return [_integer_field(values, ">i2")]
         if pa.types.is_null(t):
-            return [_binary_from(_NULL * len(values), np.full(len(values), 4, dtype=np.int32))]
+            return [np.tile(np.frombuffer(_NULL, dtype=np.uint8), (len(values), 1))]
         raise TypeError(f"column {name!r}: no binary COPY encoding for Arrow type {t}")
 
-    def _column_fields(self, batch: pa.RecordBatch) -> list[pa.Array | pa.Scalar]:
-        args: list[pa.Array | pa.Scalar] = []
+    def _pieces(self, batch: pa.RecordBatch) -> list[Piece]:
+        pieces: list[Piece] = []
         for name in self.columns:
             values = batch.column(name)
             if isinstance(values, pa.ChunkedArray):
                 values = values.combine_chunks()
-            args.extend(self._fields(name, values))
-        return args
+            pieces.extend(self._fields(name, values))
+        return pieces
 
     def fingerprints(self, batch: pa.RecordBatch) -> pa.Array:
         """Only the rows' fingerprints (what :meth:`encode` stores in the ``row_hash`` column)."""
         if batch.num_rows == 0:
             return pa.array([], pa.binary())
-        return row_hashes(pc.binary_join_element_wise(*self._column_fields(batch), b""))
+        args = _joinable(self._pieces(batch), batch.num_rows)
+        return row_hashes(pc.binary_join_element_wise(*args, b""))
 
     def encode(self, batch: pa.RecordBatch) -> Encoded:
         """The rows of ``batch`` (without the COPY header or trailer) as one buffer, with fingerprints."""
-        if batch.num_rows == 0:
+        n = batch.num_rows
+        if n == 0:
             return Encoded(pa.py_buffer(b""), pa.array([], pa.binary()) if self.row_hash else None)
-        args = self._column_fields(batch)
+        head = np.broadcast_to(np.frombuffer(self._head_bytes_value, dtype=np.uint8), (n, self._head_bytes))
+        pieces = [head, *self._pieces(batch)]
         hashes = None
         if self.row_hash:
-            rows = pc.binary_join_element_wise(self._head, *args, self._hash_field, b"")
+            pieces.append(np.broadcast_to(np.frombuffer(self._hash_field_value, dtype=np.uint8), (n, 20)))
+            rows = pc.binary_join_element_wise(*_joinable(pieces, n), b"")
             bounds = _element_bounds(rows)
             starts, ends = bounds[:-1] + self._head_bytes, bounds[1:] - (4 + HASH_BYTES)
             buffer = rows.buffers()[2]
@@ -383,7 +425,7 @@ class BinaryRowEncoder:
             slots = (bounds[1:] - HASH_BYTES)[:, None] + np.arange(HASH_BYTES)
             target[slots] = np.frombuffer(digests, dtype=np.uint8).reshape(-1, HASH_BYTES)
         else:
-            rows = pc.binary_join_element_wise(self._head, *args, b"")
+            rows = pc.binary_join_element_wise(*_joinable(pieces, n), b"")
         offsets = rows.buffers()[1]
         bounds = np.frombuffer(offsets, dtype=np.int32, count=rows.offset + len(rows) + 1)
         start, end = int(bounds[rows.offset]), int(bounds[rows.offset + len(rows)])

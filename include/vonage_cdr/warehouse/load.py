@@ -107,7 +107,7 @@ READ_BATCH_ROWS = 32_768
 #: rows encoded at a time: the COPY buffers stay small (about 3 MiB) whatever the batch size
 ENCODE_ROWS = 8_192
 #: batches encoded ahead of the database by the encoding thread
-PREPARED_BATCHES = 2
+PREPARED_BATCHES = 1
 #: record ids of the first batch looked up to choose between inserting and comparing
 PREDICT_SAMPLE = 2_048
 #: work_mem of the load's transaction (sorts of record ids, hashes of staged rows)
@@ -566,12 +566,7 @@ class _Streamed:
 
     def _fingerprint(self, batch: pa.RecordBatch) -> tuple[int, pa.Buffer]:
         """Compare strategy: the batch's keys, fingerprints and row numbers, encoded."""
-        hashes = pa.concat_arrays(
-            [
-                self.encoder.fingerprints(batch.slice(offset, ENCODE_ROWS))
-                for offset in range(0, batch.num_rows, ENCODE_ROWS)
-            ]
-        )
+        hashes = self.encoder.fingerprints(batch)  # nothing is kept but 16 bytes a row: the whole batch at once
         record_id = self.product.record_id_column.name
         first = self._next_ord
         self._next_ord += batch.num_rows
