@@ -566,7 +566,7 @@ class _Streamed:
 
     def _fingerprint(self, batch: pa.RecordBatch) -> tuple[int, pa.Buffer]:
         """Compare strategy: the batch's keys, fingerprints and row numbers, encoded."""
-        hashes = self.encoder.fingerprints(batch)  # nothing is kept but 16 bytes a row: the whole batch at once
+        hashes = self.encoder.fingerprints(batch)  # only 16 bytes a row are kept: the whole batch at once
         record_id = self.product.record_id_column.name
         first = self._next_ord
         self._next_ord += batch.num_rows
