@@ -42,8 +42,9 @@ from include.vonage_cdr.products import Product
 
 __all__ = ["ABSENT_COLUMNS_KEY", "BATCH_ROWS", "NormalizeResult", "NormalizedWriter", "extras_json"]
 
-#: rows per Parquet row group / conversion batch: bounds memory whatever the report's size.
-BATCH_ROWS = 32_768
+#: rows per Parquet row group / conversion batch: bounds memory whatever the report's size (with a load
+#: streaming beside the normalizer, 32,768 held about 40 MiB more in flight: docs/performance.md).
+BATCH_ROWS = 16_384
 PARQUET_COMPRESSION = "zstd"
 #: a column is dictionary-encoded when the first batch shows at most this share of distinct values
 DICTIONARY_MAX_DISTINCT_SHARE = 0.1

@@ -102,18 +102,19 @@ CHANGED_TABLE = "_cdr_load_changed"
 KEYS_TABLE = "_cdr_load_keys"
 #: flagged row numbers fetched at a time for the second read of a file
 FLAGGED_FETCH_ROWS = 65_536
-#: rows per batch read from a Parquet file (the normalizer's batches are 32,768 rows too)
-READ_BATCH_ROWS = 32_768
+#: rows per batch read from a Parquet file (the normalizer's batches are 16,384 rows too)
+READ_BATCH_ROWS = 16_384
 #: rows encoded at a time: the COPY buffers stay small (about 3 MiB) whatever the batch size
 ENCODE_ROWS = 8_192
-#: batches encoded ahead of the database by the encoding thread
+#: encoded slices (insert) or batches (compare) waiting for the database, encoded ahead by a thread
+PREPARED_SLICES = 2
 PREPARED_BATCHES = 1
 #: record ids of the first batch looked up to choose between inserting and comparing
 PREDICT_SAMPLE = 2_048
 #: work_mem of the load's transaction (sorts of record ids, hashes of staged rows)
 LOAD_WORK_MEM = "128MB"
 #: normalized batches waiting for the database while streaming; bounds memory (about 15 MiB each)
-STREAM_QUEUE_BATCHES = 2
+STREAM_QUEUE_BATCHES = 1
 #: COPY data (in 128 KiB chunks) queued for the socket; bounds memory while PostgreSQL catches up
 COPY_QUEUE_CHUNKS = 64
 #: partitions are ensured up to window_end + this, so a record stamped at the window's very end still lands.
@@ -525,29 +526,29 @@ class _Streamed:
         self.timer.add("choose", started)
         rest = itertools.chain([first], canonical)
         if self.strategy == "insert":
-            self._insert(ahead(map(self._encode_rows, rest), PREPARED_BATCHES, name="cdr-load-encode"))
+            slices = (b.slice(o, ENCODE_ROWS) for b in rest for o in range(0, b.num_rows, ENCODE_ROWS))
+            self._insert(ahead(map(self._encode_rows, slices), PREPARED_SLICES, name="cdr-load-encode"))
         else:
             self._compare(ahead(map(self._fingerprint, rest), PREPARED_BATCHES, name="cdr-load-encode"))
 
-    def _encode_rows(self, batch: pa.RecordBatch) -> tuple[int, list[pa.Buffer], pa.Buffer]:
-        """Insert strategy: the batch's full rows (with fingerprints) and its keys, encoded."""
-        bounds = pc.min_max(batch.column("event_time"))
+    def _encode_rows(self, rows: pa.RecordBatch) -> tuple[int, pa.Buffer, pa.Buffer]:
+        """Insert strategy: full rows (with fingerprints) and keys of a slice of a batch, encoded."""
+        bounds = pc.min_max(rows.column("event_time"))
         if not self.months.holds(bounds["min"].as_py(), bounds["max"].as_py()):
             raise _OutOfRange()
-        rows = list(_encoded(self.encoder, [batch]))
-        return batch.num_rows, rows, self._keys_encoder.encode(batch).rows
+        return rows.num_rows, self.encoder.encode(rows).rows, self._keys_encoder.encode(rows).rows
 
-    def _insert(self, prepared: Iterator[tuple[int, list[pa.Buffer], pa.Buffer]]) -> None:
+    def _insert(self, prepared: Iterator[tuple[int, pa.Buffer, pa.Buffer]]) -> None:
         """One COPY straight into the product table; the keys go to a local file, COPYed afterwards."""
         started = time.perf_counter()
         with tempfile.TemporaryFile(prefix="cdr-load-keys-") as keys:
             keys.write(BINARY_HEADER)
 
             def rows() -> Iterator[pa.Buffer]:
-                for count, encoded, batch_keys in prepared:
-                    keys.write(memoryview(batch_keys))
+                for count, encoded, slice_keys in prepared:
+                    keys.write(memoryview(slice_keys))
                     self.rows += count
-                    yield from encoded
+                    yield encoded
 
             try:
                 _copy(self.conn, self.n.target, self.encoder.field_names, rows())
