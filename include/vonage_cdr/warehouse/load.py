@@ -96,7 +96,6 @@ __all__ = [
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 STAGE_TABLE = "_cdr_load_stage"
 MOVED_TABLE = "_cdr_load_moved"
-BATCH_KEYS_TABLE = "_cdr_load_batch_keys"
 FLAGGED_TABLE = "_cdr_load_flagged"
 CHANGED_TABLE = "_cdr_load_changed"
 KEYS_TABLE = "_cdr_load_keys"
@@ -411,7 +410,6 @@ class _Names:
         self.record_id = sql.Identifier(product.record_id_column.name)
         self.stage = sql.Identifier(STAGE_TABLE)
         self.moved = sql.Identifier(MOVED_TABLE)
-        self.batch_keys = sql.Identifier(BATCH_KEYS_TABLE)
         self.flagged = sql.Identifier(FLAGGED_TABLE)
         self.changed = sql.Identifier(CHANGED_TABLE)
         self.keys = sql.Identifier(KEYS_TABLE)
@@ -420,7 +418,6 @@ class _Names:
         return {
             "target": self.target,
             "record_id": self.record_id,
-            "batch_keys": self.batch_keys,
             "flagged": self.flagged,
             "changed": self.changed,
             "keys": self.keys,
@@ -491,7 +488,7 @@ class _Streamed:
         self.encoder = _row_encoder(self.product, req, load_id)
         record_id = self.product.record_id_column.name
         self._keys_encoder = BinaryRowEncoder([record_id, "event_time"])
-        self._batch_keys_encoder = BinaryRowEncoder([record_id, "event_time", "_row_hash", "_ord"])
+        self._compare_keys_encoder = BinaryRowEncoder([record_id, "event_time", "_row_hash", "_ord"])
         conn.execute(_sql("load_fast_tables.sql", **names.identifiers()))
 
     def _merge_lock(self, *, wait: bool) -> bool:
@@ -559,7 +556,9 @@ class _Streamed:
             started = self.timer.add("copy into the table", started)
             keys.write(BINARY_TRAILER)
             keys.seek(0)
-            statement = sql.SQL("COPY {} FROM STDIN (FORMAT BINARY)").format(self.n.keys)
+            statement = sql.SQL("COPY {} ({}, event_time) FROM STDIN (FORMAT BINARY)").format(
+                self.n.keys, self.n.record_id
+            )
             with self.conn.cursor() as cur, cur.copy(statement) as copy:
                 while chunk := keys.read(1 << 20):
                     copy.write(chunk)
@@ -580,21 +579,20 @@ class _Streamed:
             ],
             names=[record_id, "event_time", "_row_hash", "_ord"],
         )
-        return batch.num_rows, self._batch_keys_encoder.encode(keys).rows
+        return batch.num_rows, self._compare_keys_encoder.encode(keys).rows
 
     def _compare(self, prepared: Iterator[tuple[int, pa.Buffer]]) -> None:
-        """Only keys and fingerprints go to PostgreSQL; rows whose fingerprint differs are flagged."""
-        classify = _sql("load_batch_classify.sql", **self.n.identifiers())
-        remember = _sql("load_batch_keys.sql", **self.n.identifiers())
-        columns = self._batch_keys_encoder.field_names
+        """Only keys and fingerprints go to PostgreSQL, in one COPY beside the normalizer; :meth:`finish`
+        compares them with the table in one statement."""
         started = time.perf_counter()
-        for count, batch_keys in prepared:
-            started = self.timer.add("fingerprint (waiting for)", started)
-            _copy(self.conn, self.n.batch_keys, columns, [batch_keys])
-            self.flagged += self.conn.execute(classify).rowcount
-            self.conn.execute(remember)
-            started = self.timer.add("compare with the table", started)
-            self.rows += count
+
+        def rows() -> Iterator[pa.Buffer]:
+            for count, keys in prepared:
+                self.rows += count
+                yield keys
+
+        _copy(self.conn, self.n.keys, self._compare_keys_encoder.field_names, rows())
+        self.timer.add("copy keys and fingerprints", started)
 
     def finish(self, result: NormalizeResult, absent: set[str]) -> _Counts:
         """Prove the strategy (or raise _Fallback) and complete it; ``absent`` is the file's final set."""
@@ -610,10 +608,14 @@ class _Streamed:
             if moved and moved[0]:
                 raise _Fallback(f"{moved[0]} records are stored under two event times")
             return _Counts(loaded=self.rows, inserted=self.rows)
+        self.conn.execute(sql.SQL("ANALYZE {}").format(self.n.keys))
         duplicates = self.conn.execute(_sql("load_check_duplicates.sql", **self.n.identifiers())).fetchone()
         started = self.timer.add("check duplicate ids", started)
         if duplicates and duplicates[0]:
             raise _Fallback(f"{duplicates[0]} rows repeat a record id of the same file")
+        bounds = {"low": result.event_time_min, "high": result.event_time_max}
+        self.flagged = self.conn.execute(_sql("load_classify.sql", **self.n.identifiers()), bounds).rowcount
+        started = self.timer.add("compare with the table", started)
         if not self.flagged:
             return _Counts(loaded=self.rows)
         self._copy_flagged(result.parquet_path)
