@@ -118,6 +118,23 @@ def test_a_guess_of_new_rows_that_meets_a_stored_record_falls_back_to_the_merge(
     assert got[1]["event_time"] == datetime(2026, 11, 20, 10, 0, 2, tzinfo=UTC)
 
 
+def test_a_reload_that_repeats_an_id_is_merged_with_its_last_occurrence(
+    stream_csv: Loader, migrated_warehouse: Any
+) -> None:
+    stream_csv(quoted_csv(HEADER, [sms_row("m1", "2026-11-20T10:00:00Z", "submitted"), row(2)]))
+    rows = [
+        sms_row("m1", "2026-11-20T10:00:00Z", "submitted"),
+        row(2),
+        sms_row("m1", "2026-11-20T10:00:00Z", "delivered"),
+    ]
+    _, loaded = stream_csv(quoted_csv(HEADER, rows))
+    assert loaded.strategy == "merge"
+    assert (loaded.rows_read, loaded.rows_loaded, loaded.rows_duplicate) == (3, 2, 1)
+    assert (loaded.rows_inserted, loaded.rows_updated, loaded.rows_unchanged) == (0, 1, 1)
+    got = fetch(migrated_warehouse.dsn, "SELECT id, status FROM cdr.sms ORDER BY id")
+    assert got == [{"id": "m1", "status": "delivered"}, {"id": "m2", "status": "delivered"}]
+
+
 def test_rows_without_a_fingerprint_are_compared_in_full_and_get_one_once(
     file_csv: Loader, migrated_warehouse: Any
 ) -> None:
