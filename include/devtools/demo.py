@@ -186,11 +186,10 @@ class Demo:
             return 1
         self._stop()
         self._print_how_to_query()
-        # The usage and cost report that the daily DAG's last task rendered: the demo's final word.
+        # The usage and cost report that the daily DAG's last task rendered (CDR_REPORT_DIR of the stack).
         from include.vonage_cdr.reporting import REPORT_FILE_NAME
-        from include.vonage_cdr.settings import Settings
 
-        report = Settings.from_env(self.stack.env(self._extra_env())).report_dir / REPORT_FILE_NAME
+        report = self.layout.root / "reports" / REPORT_FILE_NAME
         self.summary["report"] = str(report) if report.exists() else None
         print(
             f"Usage and cost report (open it in a browser): {report}"
