@@ -87,7 +87,10 @@ def test_video_minutes_and_cost_per_feature_day_project_and_session_equal_the_ev
             seconds = int(rec["duration"]) if rec["duration"] else 0  # a Video Session has none: 0 minutes
             for key, totals in (
                 ((part.day, rec["account_id"], rec["application_id"], feature, rec["currency"]), daily),
-                ((rec["account_id"], rec["application_id"], rec["session_id"], feature), by_session),
+                (
+                    (part.day, rec["account_id"], rec["application_id"], rec["session_id"], feature),
+                    by_session,
+                ),
             ):
                 totals[key][0] += 1
                 totals[key][1] += seconds
@@ -107,10 +110,10 @@ def test_video_minutes_and_cost_per_feature_day_project_and_session_equal_the_ev
     }
     assert actual_daily == dict(daily)
     actual_sessions = {
-        (account, project, session, feature): [events, seconds, exact]
-        for account, project, session, feature, events, seconds, exact in rows(
+        (day, account, project, session, feature): [events, seconds, exact]
+        for day, account, project, session, feature, events, seconds, exact in rows(
             dsn,
-            """SELECT account_id, project_id, session_id, feature, event_count, usage_seconds,
+            """SELECT usage_date, account_id, project_id, session_id, feature, event_count, usage_seconds,
                       total_cost_exact FROM analytics.video_usage_by_session""",
         )
     }

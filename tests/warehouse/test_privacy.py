@@ -6,17 +6,22 @@ created at run time, after the migrations), the views, and the column statistics
 
 from __future__ import annotations
 
+import shutil
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from include.vonage_cdr.products import PRODUCTS
 from include.vonage_cdr.warehouse import dictionary
-from tests.fixtures.warehouse import MigratedWarehouse
+from include.vonage_cdr.warehouse.migrate import apply_migrations, discover
+from tests.fixtures.warehouse import MigratedWarehouse, WarehouseRoles
 
 RESTRICTED = {("sms", "message_body"), ("messages", "message_body"), ("quarantine", "raw_line")}
 BODY = "Your code is 424242"
@@ -173,3 +178,33 @@ def test_a_column_added_later_becomes_readable_once_the_privileges_are_re_applie
     with as_role(dsn, roles.analyst) as conn:
         conn.execute("SELECT gateway_id FROM cdr.sms")
         assert denied(conn, "SELECT message_body FROM cdr.sms")
+
+
+def test_applying_0008_without_an_administrator_fails_with_a_clear_message(
+    pg_dsn: str, warehouse_roles: WarehouseRoles, tmp_path: Path
+) -> None:
+    """The pipelines' login (a member of the loader role) cannot create the PII role: it says what to do."""
+    roles = {"loader_role": warehouse_roles.loader, "analyst_role": warehouse_roles.analyst}
+    before = tmp_path / "released"
+    before.mkdir()
+    for migration in discover():
+        if migration.version < "0008":
+            shutil.copy(migration.path, before / migration.path.name)
+    apply_migrations(pg_dsn, directory=before, **roles)  # the warehouse as it was before this migration
+    login = f"etl_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'etl' IN ROLE {}").format(
+                sql.Identifier(login), sql.Identifier(warehouse_roles.loader)
+            )
+        )
+    try:
+        as_login = make_conninfo(pg_dsn, user=login, password="etl")
+        with pytest.raises(psycopg.errors.RaiseException, match="needs an administrator"):
+            apply_migrations(as_login, **roles)
+        assert apply_migrations(pg_dsn, **roles) == ["0008"]  # an administrator applies it
+        assert apply_migrations(as_login, **roles) == []  # then the pipelines carry on
+    finally:
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(login)))
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(login)))

@@ -26,7 +26,8 @@ BEGIN
         BEGIN
             CREATE ROLE {{analyst_pii_role}} NOLOGIN;
         EXCEPTION WHEN insufficient_privilege THEN
-            RAISE EXCEPTION 'migration 0008 creates role %, which needs an administrator', {{analyst_pii_role_literal}}
+            RAISE EXCEPTION 'migration 0008 creates role %, which needs an administrator',
+                {{analyst_pii_role_literal}}
                 USING HINT = 'Run `make migrate` once as a superuser or a role with CREATEROLE.';
         END;
     END IF;
@@ -59,8 +60,8 @@ $defaults$;
 -- From here on, act as the owner of schema cdr so it owns what follows.
 DO $owner$
 BEGIN
-    EXECUTE format('SET LOCAL ROLE %I',
-                   (SELECT pg_catalog.pg_get_userbyid(nspowner) FROM pg_catalog.pg_namespace WHERE nspname = 'cdr'));
+    EXECUTE format('SET LOCAL ROLE %I', (SELECT pg_catalog.pg_get_userbyid(nspowner)
+                                         FROM pg_catalog.pg_namespace WHERE nspname = 'cdr'));
 END
 $owner$;
 
@@ -599,7 +600,8 @@ COMMENT ON COLUMN analytics.video_usage_daily.total_cost IS 'Cost rounded to the
 COMMENT ON COLUMN analytics.video_usage_daily.total_cost_exact IS 'The same cost unrounded: use it to roll up.';
 
 CREATE VIEW analytics.video_usage_by_session AS
-SELECT account_id,
+SELECT (event_time AT TIME ZONE 'UTC')::date AS usage_date,
+       account_id,
        project_id,
        session_id,
        feature,
@@ -612,18 +614,20 @@ SELECT account_id,
        analytics.round_money(sum(total_price), currency) AS total_cost,
        sum(total_price) AS total_cost_exact
 FROM analytics.video_usage_events
-GROUP BY 1, 2, 3, 4, 5;
+GROUP BY 1, 2, 3, 4, 5, 6;
 COMMENT ON VIEW analytics.video_usage_by_session IS
-    'Video API minutes, events and cost per session (virtual room) and feature, over the session''s whole '
-    'life (it may span days; analytics.video_usage_daily splits by day). Meetings held = event_count of '
-    'feature video_session. Roll up: sum(usage_seconds) / 60 and sum(total_cost_exact).';
+    'Video API minutes, events and cost per UTC day, session (virtual room) and feature; a session that '
+    'spans midnight has a row per day its events started on. Meetings held = event_count of feature '
+    'video_session. Roll up (e.g. a whole session): sum(usage_seconds) / 60 and sum(total_cost_exact).';
+COMMENT ON COLUMN analytics.video_usage_by_session.usage_date IS 'UTC day the events started.';
 COMMENT ON COLUMN analytics.video_usage_by_session.account_id IS 'Account or subaccount API key.';
 COMMENT ON COLUMN analytics.video_usage_by_session.project_id IS 'Video project: the Vonage application id.';
 COMMENT ON COLUMN analytics.video_usage_by_session.session_id IS 'Video session; NULL for events without one.';
 COMMENT ON COLUMN analytics.video_usage_by_session.feature IS 'Feature, as in analytics.video_usage_daily.';
 COMMENT ON COLUMN analytics.video_usage_by_session.currency IS 'Currency of the costs.';
-COMMENT ON COLUMN analytics.video_usage_by_session.first_event_at IS 'Start of the first event (UTC).';
-COMMENT ON COLUMN analytics.video_usage_by_session.last_event_at IS 'End of the last event (UTC).';
+COMMENT ON COLUMN analytics.video_usage_by_session.first_event_at IS
+    'Start of the day''s first event (UTC).';
+COMMENT ON COLUMN analytics.video_usage_by_session.last_event_at IS 'End of the day''s last event (UTC).';
 COMMENT ON COLUMN analytics.video_usage_by_session.event_count IS
     'Events; for video_session the number of meetings held in the session.';
 COMMENT ON COLUMN analytics.video_usage_by_session.usage_seconds IS 'Total duration in seconds (exact).';
