@@ -140,6 +140,39 @@ def restricted_columns_from_migrations(directory: Path = MIGRATIONS_DIR) -> set[
     return found
 
 
+_VIDEO_FEATURE_INSERT = re.compile(r"INSERT INTO cdr\.video_feature \([^)]*\) VALUES(?P<rows>.*?);\n", re.S)
+_VIDEO_FEATURE_ROW = re.compile(
+    r"\(\s*'(?P<key>[^']*)',\s*'(?P<feature>[^']*)',\s*'(?P<measure>[^']*)',\s*(?P<text>(?:'(?:[^']|'')*'\s*)+)\)"
+)
+
+
+def video_features_from_migrations(directory: Path = MIGRATIONS_DIR) -> list[tuple[str, str, str, str]]:
+    """(feature_key, feature, measure, meaning) rows of cdr.video_feature, as the migrations insert them."""
+    found: list[tuple[str, str, str, str]] = []
+    for migration in discover(directory):
+        for block in _VIDEO_FEATURE_INSERT.finditer(migration.text):
+            for m in _VIDEO_FEATURE_ROW.finditer(block["rows"]):
+                found.append((m["key"], m["feature"], m["measure"], _unquote(m["text"])))
+    return found
+
+
+def _video_section(features: list[tuple[str, str, str, str]]) -> list[str]:
+    lines = [
+        "## Video API: what the events mean",
+        "",
+        "Each `cdr.video_api` row is one event; `analytics.video_usage_events` gives it a feature by its "
+        "`feature_name` (case-insensitive, `_` read as a space) and the video views sum it as follows "
+        "(`cdr.video_feature`). An event counts once, on the UTC day it started.",
+        "",
+        "| feature_name | Feature in the views | Measured as | Meaning |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {key} | `{feature}` | {measure} | {_cell(text)} |" for key, feature, measure, text in features
+    ]
+    return [*lines, ""]
+
+
 def _relation_section(relation: Relation, restricted: set[tuple[str, str]] = frozenset()) -> list[str]:
     lines = [f"### `{relation.name}` ({relation.kind})", "", relation.comment or "(no comment)", ""]
     table = relation.name.removeprefix("cdr.")
@@ -270,7 +303,11 @@ def render(relations: dict[str, Relation], restricted: set[tuple[str, str]] | No
         (r for r in relations.values() if r.name.startswith("cdr.") and r.name not in product_tables),
         key=lambda r: r.name,
     )
-    lines = [_PREAMBLE, "## Analyst views (schema `analytics`)", ""]
+    lines = [_PREAMBLE]
+    features = video_features_from_migrations()
+    if features:
+        lines += _video_section(features)
+    lines += ["## Analyst views (schema `analytics`)", ""]
     for view in views:
         lines += _relation_section(view)
     lines += ["## Product tables (schema `cdr`)", ""]
