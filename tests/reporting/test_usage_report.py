@@ -94,6 +94,16 @@ def test_report_opens_offline_in_chromium_and_every_chart_draws_without_errors(
         page.locator("section:has(h2:text('Freshness')) tbody tr").count() == 7
     )  # 5 products, SMS/MESSAGES x 2
 
+    # Interactive under the page's strict Content-Security-Policy: hovering a bar shows its values.
+    box = page.locator("#chart-1 g.trace.bars g.point path").first.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_function("document.querySelectorAll('#chart-1 g.hoverlayer text').length > 1")
+    hover = page.evaluate(
+        "Array.from(document.querySelectorAll('#chart-1 g.hoverlayer text'), t => t.textContent)"
+    )
+    assert any(text.startswith("SMS") for text in hover), hover
+
     assert browser_page.errors == []
     assert browser_page.requests == [], "the report must not fetch anything"
     html = path.read_text(encoding="utf-8")

@@ -27,7 +27,7 @@ from include.vonage_cdr.reporting.data import ReportData, Row
 
 #: no request of any kind: scripts and styles are inline, plotly draws SVG and may use data:/blob: images
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
     "img-src data: blob:; font-src data:; connect-src 'none'; base-uri 'none'; form-action 'none'"
 )
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["toImage"]}
