@@ -328,6 +328,7 @@ def airflow_env(
             **connection_env(sim_base_url, SIM_API_KEY, SIM_API_SECRET, warehouse_dsn),
             "CDR_LAKE_ROOT": str(layout.lake),
             "CDR_WORK_DIR": str(layout.work),
+            "CDR_REPORT_DIR": str(layout.root / "reports"),
             "CDR_SETTLEMENT_DELAY_HOURS": "0",
             "CDR_REPORT_POLL_SECONDS": "1",
             "CDR_REPORT_INITIAL_DELAY_SECONDS": "1",

@@ -18,18 +18,31 @@ from include.vonage_cdr.client.timestamps import parse_vonage_timestamp
 from include.vonage_cdr.incremental import SyncPartition, record_freshness
 from include.vonage_cdr.lake import Lake
 from include.vonage_cdr.normalize import normalize_zip
+from include.vonage_cdr.planning import message_options
 from include.vonage_cdr.products import get_product
 from include.vonage_cdr.warehouse.load import LoadRequest, load_normalized
 
 
-def _request_from(report: Mapping[str, Any]) -> ReportRequest:
+def _request_from(
+    report: Mapping[str, Any], *, include_message: bool = False, show_concatenated: bool = False
+) -> ReportRequest:
+    """The request a replacement report repeats, message options included (same rules as the plan)."""
+    direction = report.get("direction")
+    body, concatenated = message_options(
+        get_product(report["product"]),
+        direction,
+        include_message=include_message,
+        show_concatenated=show_concatenated,
+    )
     return ReportRequest(
         product=report["product"],
         account_id=report["account_id"],
         date_start=parse_vonage_timestamp(report["date_start"]),
         date_end=parse_vonage_timestamp(report["date_end"]),
-        direction=report.get("direction"),
+        direction=direction,
         include_subaccounts=bool(report.get("include_subaccounts", False)),
+        include_message=body,
+        filters={"show_concatenated": "true"} if concatenated else {},
     )
 
 
@@ -56,11 +69,13 @@ def load_report_partition(
     airflow: Mapping[str, Any] | None = None,
     replacement_poll_seconds: float = 15.0,
     replacement_deadline_seconds: float = 3600.0,
+    include_message: bool = False,
+    show_concatenated: bool = False,
 ) -> dict[str, Any]:
     """Download and load the report the operator completed; returns counts for XCom."""
     started = datetime.now(UTC)
     product = get_product(report["product"])
-    req = _request_from(report)
+    req = _request_from(report, include_message=include_message, show_concatenated=show_concatenated)
     day = req.date_start.astimezone(UTC).date()
     work = work_dir / f"{product.table}-{req.account_id}-{req.direction or 'all'}-{day.isoformat()}"
     work.mkdir(parents=True, exist_ok=True)

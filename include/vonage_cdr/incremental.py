@@ -25,7 +25,7 @@ import psycopg
 from psycopg import sql
 
 from include.vonage_cdr.normalize import normalize_records
-from include.vonage_cdr.planning import directions_for
+from include.vonage_cdr.planning import directions_for, message_options
 from include.vonage_cdr.products import Product, get_product
 from include.vonage_cdr.settings import Settings
 from include.vonage_cdr.warehouse.load import LoadRequest, load_normalized
@@ -188,10 +188,18 @@ def sync_partition(
         started = datetime.now(UTC)
         billed_before = client.cdrs_retrieved
         t0 = time.monotonic()
-        direction_kw = {"direction": part.direction} if part.direction else {}
+        request_kw: dict[str, Any] = {"direction": part.direction} if part.direction else {}
+        body, concatenated = message_options(
+            product,
+            part.direction,
+            include_message=settings.include_message,
+            show_concatenated=settings.show_concatenated,
+        )
+        request_kw.update({"include_message": True} if body else {})
+        request_kw.update({"show_concatenated": "true"} if concatenated else {})
 
         def records(
-            ws: datetime = window_start, we: datetime = window_end, kw: Mapping[str, Any] = direction_kw
+            ws: datetime = window_start, we: datetime = window_end, kw: Mapping[str, Any] = request_kw
         ) -> Iterator[Mapping[str, Any]]:
             for page in client.iter_record_pages(part.product, part.account_id, ws, we, **kw):
                 yield from page.records

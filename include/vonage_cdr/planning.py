@@ -38,6 +38,8 @@ class Partition:
     direction: str | None
     day: date
     include_subaccounts: bool = False
+    include_message: bool = False
+    show_concatenated: bool = False
 
     @property
     def window_start(self) -> datetime:
@@ -56,6 +58,9 @@ class Partition:
             "date_start": self.window_start.isoformat(),
             "date_end": self.window_end.isoformat(),
             "include_subaccounts": self.include_subaccounts,
+            # only when asked for, so a default plan's kwargs (and report reuse) stay as they were
+            **({"include_message": True} if self.include_message else {}),
+            **({"filters": {"show_concatenated": "true"}} if self.show_concatenated else {}),
         }
 
     def to_dict(self) -> dict[str, object]:
@@ -101,12 +106,28 @@ def directions_for(product: Product) -> tuple[str | None, ...]:
     return product.directions if product.direction == "required" else (None,)
 
 
+def message_options(
+    product: Product, direction: str | None, *, include_message: bool, show_concatenated: bool
+) -> tuple[bool, bool]:
+    """Which of ``include_message`` / ``show_concatenated`` a request for this product may carry.
+
+    Vonage takes ``include_message`` for the products that have a message body (SMS, MESSAGES) and
+    ``show_concatenated`` for outbound SMS only (the products whose records have a ``concatenated`` column);
+    anywhere else the parameter is refused (422), so it is left out.
+    """
+    body = include_message and product.has_column("message_body")
+    concatenated = show_concatenated and product.has_column("concatenated") and direction == "outbound"
+    return body, concatenated
+
+
 def plan_partitions(
     days: Iterable[date],
     products: Sequence[str],
     accounts: Sequence[str],
     *,
     include_subaccounts: bool = False,
+    include_message: bool = False,
+    show_concatenated: bool = False,
 ) -> list[Partition]:
     """Expand days x products x directions x accounts into partitions.
 
@@ -120,7 +141,14 @@ def plan_partitions(
             product = get_product(name)
             for account in accounts:
                 for direction in directions_for(product):
-                    partitions.append(Partition(product.name, account, direction, day, include_subaccounts))
+                    body, concat = message_options(
+                        product,
+                        direction,
+                        include_message=include_message,
+                        show_concatenated=show_concatenated,
+                    )
+                    part = Partition(product.name, account, direction, day, include_subaccounts, body, concat)
+                    partitions.append(part)
     return partitions
 
 

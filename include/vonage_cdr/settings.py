@@ -65,6 +65,12 @@ class Settings:
     sync_initial_lookback: timedelta = timedelta(hours=1)
     sync_max_catchup_per_run: timedelta = timedelta(hours=6)
     sync_max_window: timedelta = timedelta(hours=24)
+    # Message bodies (personal data: off by default; stored in columns only the PII analyst role reads),
+    # SMS concatenation flags, and the HTML usage and cost report rendered at the end of the daily DAG.
+    include_message: bool = False  # CDR_INCLUDE_MESSAGE: ask for message_body (SMS, MESSAGES)
+    show_concatenated: bool = False  # CDR_SHOW_CONCATENATED: ask for concatenated (outbound SMS)
+    report_dir: Path = PROJECT_ROOT / ".state" / "reports"  # CDR_REPORT_DIR
+    report_days: int = 30  # CDR_REPORT_DAYS: days the report covers, ending at the newest loaded day
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -136,6 +142,18 @@ class Settings:
             ):
                 if (value := minutes(name)) is not None:
                     kwargs[attr] = value
+            for name, attr in (
+                ("CDR_INCLUDE_MESSAGE", "include_message"),
+                ("CDR_SHOW_CONCATENATED", "show_concatenated"),
+            ):
+                if (raw := get(name)) is not None:
+                    kwargs[attr] = _bool(raw)
+            if (raw := get("CDR_REPORT_DIR")) is not None:
+                kwargs["report_dir"] = Path(raw)
+            if (raw := get("CDR_REPORT_DAYS")) is not None:
+                if int(raw) < 1:
+                    raise SettingsError(f"CDR_REPORT_DAYS must be a whole number of days >= 1, got {raw!r}")
+                kwargs["report_days"] = int(raw)
         except SettingsError:
             raise
         except ValueError as exc:

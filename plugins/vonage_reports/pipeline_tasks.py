@@ -109,6 +109,8 @@ def plan_daily(context: Mapping[str, Any], settings: Settings) -> list[dict[str,
         settings.products,
         configured_accounts(settings),
         include_subaccounts=settings.include_subaccounts,
+        include_message=settings.include_message,
+        show_concatenated=settings.show_concatenated,
     )
     try:
         check_retention(partitions, vonage_today(settings))
@@ -150,6 +152,8 @@ def load_partition(
             lake=Lake(settings.lake_root),
             work_dir=settings.work_dir,
             airflow=_airflow_meta(context),
+            include_message=settings.include_message,
+            show_concatenated=settings.show_concatenated,
         )
     finally:
         client.close()
