@@ -141,6 +141,7 @@ def load_partition(
 ) -> dict[str, Any]:
     from include.vonage_cdr.daily_load import load_report_partition
     from include.vonage_cdr.lake import Lake
+    from include.vonage_cdr.normalize.limits import ReadLimits
     from vonage_reports.hooks import VonageReportsHook
 
     client = VonageReportsHook(vonage_conn_id=settings.vonage_conn_id).get_client()
@@ -154,6 +155,9 @@ def load_partition(
             airflow=_airflow_meta(context),
             include_message=settings.include_message,
             show_concatenated=settings.show_concatenated,
+            limits=ReadLimits(
+                settings.max_record_bytes, settings.max_decompressed_bytes, settings.max_compression_ratio
+            ),
         )
     finally:
         client.close()

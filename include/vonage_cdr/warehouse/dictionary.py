@@ -35,6 +35,10 @@ _COMMENT = re.compile(
 _CREATE_TABLE = re.compile(
     r"CREATE TABLE (?:IF NOT EXISTS )?(?P<name>cdr\.[a-z_]+) \((?P<body>.*?)\n\)", re.S
 )
+_ADD_COLUMN = re.compile(
+    r"ALTER TABLE (?P<table>cdr\.[a-z_]+) ADD COLUMN (?:IF NOT EXISTS )?(?P<name>[a-z_][a-z0-9_]*) "
+    r"(?P<type>bigserial|double precision|[a-z]+(?:\[\])?)"
+)
 _CREATE_VIEW = re.compile(r"CREATE (?:OR REPLACE )?VIEW (?P<name>analytics\.[a-z_]+) AS")
 _DROP_VIEW = re.compile(
     r"DROP VIEW (?:IF EXISTS )?(?P<names>analytics\.[a-z_]+(?:\s*,\s*analytics\.[a-z_]+)*)"
@@ -70,6 +74,7 @@ def catalog_from_migrations(directory: Path = MIGRATIONS_DIR) -> dict[str, Relat
         text = migration.text
         statements = sorted(
             [(m.start(), "table", m) for m in _CREATE_TABLE.finditer(text)]
+            + [(m.start(), "add_column", m) for m in _ADD_COLUMN.finditer(text)]
             + [(m.start(), "view", m) for m in _CREATE_VIEW.finditer(text)]
             + [(m.start(), "drop", m) for m in _DROP_VIEW.finditer(text)]
             + [(m.start(), "comment", m) for m in _COMMENT.finditer(text)],
@@ -82,6 +87,10 @@ def catalog_from_migrations(directory: Path = MIGRATIONS_DIR) -> dict[str, Relat
                     if column["name"] in {"constraint", "primary"}:
                         continue
                     relation.columns.setdefault(column["name"], [column["type"], ""])
+                continue
+            if kind == "add_column":
+                relation = relations.setdefault(match["table"], Relation(match["table"], "table"))
+                relation.columns.setdefault(match["name"], [match["type"], ""])
                 continue
             if kind == "view":
                 relations.setdefault(match["name"], Relation(match["name"], "view"))
@@ -198,7 +207,28 @@ def _freshness(product: Product) -> str:
     )
     return (
         f"Loaded daily from async reports after a settlement delay and every 5 minutes from sync records; "
-        f"{settle}. Vonage keeps {product.retention_days} days. Live lag: `analytics.freshness`."
+        f"{settle}. Vonage keeps {_retention(product)}. Live lag: `analytics.freshness`."
+    )
+
+
+def _retention(product: Product) -> str:
+    if product.retention_months is not None:
+        return f"{product.retention_months} calendar months"
+    return f"{product.retention_days} days"
+
+
+def _columns_rule(product: Product) -> str:
+    required = ", ".join(f"`{s}`" for s in product.required_sources)
+    optional = ", ".join(f"`{s}`" for s in product.source_names if s in product.optional_sources)
+    text = f"a file without {required} is refused (identity and billing need them)"
+    if optional:
+        text += f"; {optional} may be absent by design (their absence is not reported)"
+    if product.inbound_sources is not None:
+        text += "; inbound files carry fewer columns than outbound ones"
+    return (
+        text
+        + ". Any other column a file lacks is listed in `cdr.load_ledger.missing_columns`; a column a file "
+        "lacks keeps the value already stored"
     )
 
 
@@ -213,8 +243,10 @@ def _product_section(product: Product, restricted: set[tuple[str, str]] = frozen
         "",
         table_comment(product),
         "",
-        f"- Key: `{product.record_id_column.name}` + `event_time`; event time = wire field "
-        f"`{product.event_time}` (the API's date filter); direction: {direction}.",
+        f"- Key: one row per `{product.record_id_column.name}` (a record whose event time changes is moved, "
+        f"not duplicated); primary key `{product.record_id_column.name}` + `event_time` (the partition key); "
+        f"event time = wire field `{product.event_time}` (the API's date filter); direction: {direction}.",
+        f"- Columns: {_columns_rule(product)}.",
         f"- Freshness: {_freshness(product)}",
         "",
         "| Column | Type | Wire field | Meaning |",
@@ -315,11 +347,11 @@ def render(relations: dict[str, Relation], restricted: set[tuple[str, str]] | No
         "One table per Reports API product, partitioned by UTC month of `event_time` (partitions named "
         "`<table>_pYYYYMM`, created 2 months ahead by `cdr.ensure_partitions`).",
         "",
-        "| Table | Product | Event time | Retention (days) |",
+        "| Table | Product | Event time | Kept by Vonage |",
         "|---|---|---|---|",
     ]
     lines += [
-        f"| `cdr.{p.table}` | {p.name} | `{p.event_time}` | {p.retention_days} |" for p in PRODUCTS.values()
+        f"| `cdr.{p.table}` | {p.name} | `{p.event_time}` | {_retention(p)} |" for p in PRODUCTS.values()
     ]
     lines.append("")
     for product in PRODUCTS.values():

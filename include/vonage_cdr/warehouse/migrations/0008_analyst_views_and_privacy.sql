@@ -75,7 +75,8 @@ CREATE TABLE cdr.restricted_column (
 INSERT INTO cdr.restricted_column (table_name, column_name, reason) VALUES
     ('sms', 'message_body', 'Text of a person''s SMS (personal data).'),
     ('messages', 'message_body', 'Text of a person''s message (personal data).'),
-    ('quarantine', 'raw_line', 'The record exactly as received, message text included.');
+    ('quarantine', 'raw_line', 'The record exactly as received, message text included.'),
+    ('quarantine', 'raw_bytes', 'The record''s exact bytes as received, message text included.');
 COMMENT ON TABLE cdr.restricted_column IS
     'Columns of schema cdr that the analyst role cannot read (only the PII analyst role can), and why.';
 COMMENT ON COLUMN cdr.restricted_column.table_name IS 'Table in schema cdr.';
