@@ -74,7 +74,12 @@ def test_next_link_that_drops_parameters_gets_them_back() -> None:
     following = next_page(body, original)
     assert following is not None
     assert following.url == "https://api.nexmo.com/v2/reports/records?product=SMS&cursor=CUR"
-    assert following.params == {"account_id": "abcd1234", "direction": "outbound", "date_start": "a", "iv": "IV"}
+    assert following.params == {
+        "account_id": "abcd1234",
+        "direction": "outbound",
+        "date_start": "a",
+        "iv": "IV",
+    }
     assert following.cursor == "CUR"
     assert next_page({"request_status": "SUCCESS"}, original) is None
 

@@ -199,9 +199,7 @@ def test_concurrent_runners_apply_each_migration_once(pg_dsn: str, warehouse_rol
 
     def run() -> None:
         try:
-            results.append(
-                apply_migrations(pg_dsn, **warehouse_roles.migrate_kwargs)
-            )
+            results.append(apply_migrations(pg_dsn, **warehouse_roles.migrate_kwargs))
         except BaseException as exc:
             errors.append(exc)
 
