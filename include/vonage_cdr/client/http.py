@@ -17,6 +17,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import math
 import random
 import threading
 import time
@@ -142,8 +143,9 @@ class ServerClock:
     """Vonage's "now", from the ``Date`` header of the newest response (thread-safe).
 
     The header has one-second resolution and is stamped when the answer was produced, so ``now()`` is the
-    newest server date plus the time elapsed locally since that answer arrived (monotonic clock, so a
-    worker's wall-clock step does not matter). ``None`` until a response with a ``Date`` has been seen.
+    newest server date plus the whole seconds elapsed locally since that answer arrived (monotonic clock,
+    so a worker's wall-clock step does not matter; no sub-second precision the header never had).
+    ``None`` until a response with a ``Date`` has been seen.
     """
 
     def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
@@ -164,7 +166,7 @@ class ServerClock:
         if seen is None:
             return None
         when, at = seen
-        return when + timedelta(seconds=max(0.0, self._monotonic() - at))
+        return when + timedelta(seconds=math.floor(max(0.0, self._monotonic() - at)))
 
 
 def capped_retry_after(retry_after: float, cap: float) -> float:
