@@ -125,7 +125,8 @@ def test_incremental_dag_loads_a_day_exactly_when_id_lookups_answer_422(
                     r["id"]
                     for r in sim.ground_truth(sim.api_key, product.name, day, direction=direction, as_of=now)
                 }
-                query = f"SELECT id FROM cdr.{product.table} WHERE event_time < %s"  # table name from the registry
+                # the table name comes from the registry
+                query = f"SELECT id FROM cdr.{product.table} WHERE event_time < %s"
                 args: list = [datetime(2026, 11, 21, tzinfo=UTC)]
                 if direction:
                     query += " AND direction = %s"
