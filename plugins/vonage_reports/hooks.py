@@ -4,7 +4,8 @@ Connection (default id ``vonage_default``, conn_type ``http``): login = API key,
 host = base URL (``https://api.nexmo.com`` when empty; a bare host gets ``https://`` unless the
 connection's schema says ``http``, and the port is appended), extras: ``account_id`` (defaults to the
 login) and any :class:`ClientSettings` field (``read_timeout``, ``connect_timeout``,
-``async_requests_per_second``, ``sync_requests_per_second``, ``rate_limit_403``, ``max_attempts`` ...).
+``async_requests_per_second``, ``sync_requests_per_second``, ``rate_limit_403``, ``max_attempts``,
+``max_retry_after`` ...).
 
 The secret is registered with Airflow's secrets masker as soon as it is read, so it is redacted from
 task logs even if some library prints it. The account id is checked when it is read (it ends up in file

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -208,3 +208,12 @@ def test_a_hung_sync_call_is_stopped_by_the_task_execution_timeout(
     assert states == {"plan": "success", "prepare_warehouse": "success", "sync_partition": "failed"}
     with psycopg.connect(pg_dsn) as conn:
         assert conn.execute("SELECT count(*) FROM cdr.load_ledger").fetchone() == (0,)
+
+
+def test_every_task_of_both_dags_has_the_configured_execution_timeout(monkeypatch) -> None:
+    monkeypatch.setenv("CDR_TASK_TIMEOUT_MINUTES", "45")
+    monkeypatch.setenv("CDR_SYNC_TASK_TIMEOUT_MINUTES", "7")
+    for file_name, minutes in (("vonage_cdr_daily.py", 45), ("vonage_cdr_incremental.py", 7)):
+        dag = load_dag(file_name)
+        timeouts = {task.task_id: task.execution_timeout for task in dag.tasks}
+        assert timeouts and set(timeouts.values()) == {timedelta(minutes=minutes)}, (file_name, timeouts)

@@ -222,7 +222,7 @@ class ReportsClient:
                 exc,
             )
             return None
-        now = self._now() if self._explicit_clock else self.server_now()
+        now = self.server_now()
         candidates = [r for r in listed if r.matches(req) and self.is_reusable(r, now)]
         if not candidates:
             return None
@@ -244,7 +244,9 @@ class ReportsClient:
 
     def server_now(self) -> datetime:
         """Vonage's clock as of the newest answer's ``Date`` header; the local clock (with a warning)
-        before any answer carried one. Costs no request."""
+        before any answer carried one. Costs no request. A ``clock`` given to the constructor wins."""
+        if self._explicit_clock:
+            return self._now()
         seen = self._http.server_clock.now()
         if seen is not None:
             return seen
