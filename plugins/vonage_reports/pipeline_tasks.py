@@ -34,9 +34,6 @@ def airflow_meta(context: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-_airflow_meta = airflow_meta
-
-
 _LIBPQ_OPTIONS = {
     "sslmode",
     "sslrootcert",

@@ -42,7 +42,12 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from include.vonage_cdr.warehouse.connect import SessionBounds, bounded_conninfo
+from include.vonage_cdr.warehouse.connect import (
+    SessionBounds,
+    WarehouseTimeout,
+    bounded_conninfo,
+    explained_timeouts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -287,14 +292,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"give --dsn or set {WAREHOUSE_URL_ENV}")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     try:
-        applied = apply_migrations(
-            libpq_dsn(dsn),
-            loader_role=args.loader_role,
-            analyst_role=args.analyst_role,
-            owner_role=args.owner_role,
-            bounds=_bounds_from_env(),
-        )
-    except MigrationError as exc:
+        bounds = _bounds_from_env()
+        with explained_timeouts(bounds):
+            applied = apply_migrations(
+                libpq_dsn(dsn),
+                loader_role=args.loader_role,
+                analyst_role=args.analyst_role,
+                owner_role=args.owner_role,
+                bounds=bounds,
+            )
+    # ValueError: a CDR_* setting (SettingsError) or a DSN; WarehouseTimeout: a session bound was hit
+    except (MigrationError, ValueError, WarehouseTimeout) as exc:
         print(f"migrate: {exc}", file=sys.stderr)
         return 1
     print(f"applied: {', '.join(applied)}" if applied else "warehouse schema is up to date")
