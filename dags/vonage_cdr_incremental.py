@@ -28,6 +28,7 @@ SETTINGS = Settings.from_env()
         "owner": "cdr-platform",
         "retries": SETTINGS.task_retries,
         "retry_delay": SETTINGS.retry_delay,
+        "execution_timeout": SETTINGS.sync_task_execution_timeout,
     },
     tags=["vonage", "cdr", "incremental"],
     doc_md=__doc__,

@@ -673,5 +673,11 @@ COMMENT ON COLUMN analytics.load_costs.currency IS 'Currency of reports_api_cost
 SELECT cdr.apply_analyst_privileges({{analyst_role_literal}}, {{analyst_pii_role_literal}});
 GRANT SELECT ON ALL TABLES IN SCHEMA analytics TO {{analyst_role}};
 GRANT EXECUTE ON FUNCTION analytics.round_money(numeric, text) TO {{analyst_role}};
+-- The pipelines' runtime login renders the usage and cost report from these views at the end of the daily
+-- DAG, so the loader role reads them too (read only: it writes nothing in analytics).
+GRANT USAGE ON SCHEMA analytics TO {{loader_role}};
+GRANT SELECT ON ALL TABLES IN SCHEMA analytics TO {{loader_role}};
+GRANT EXECUTE ON FUNCTION analytics.round_money(numeric, text) TO {{loader_role}};
+ALTER DEFAULT PRIVILEGES FOR ROLE {{owner_role}} IN SCHEMA analytics GRANT SELECT ON TABLES TO {{loader_role}};
 
 RESET ROLE;
