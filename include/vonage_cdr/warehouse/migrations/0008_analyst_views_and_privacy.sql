@@ -153,6 +153,11 @@ INSERT INTO cdr.settings (name, value, description) VALUES
      'Currency Vonage invoices the account in. Records whose currency column is empty (e.g. NUMBER-INSIGHT, '
      'inbound SMS) are priced in it; the views count such records as assumed_currency_cdr_count.')
 ON CONFLICT (name) DO NOTHING;
+-- The description 0002 stored pointed at a document outside the repository; say where the price comes from.
+UPDATE cdr.settings
+SET description = 'Pay-as-you-go price of one CDR retrieved from the Reports API (0.0004 EUR per CDR: '
+                  'docs/vonage-reports-api.md, Pricing). Change it for another plan.'
+WHERE name = 'reports_api_price_per_cdr';
 
 CREATE FUNCTION analytics.round_money(amount numeric, currency_code text) RETURNS numeric
 LANGUAGE sql
