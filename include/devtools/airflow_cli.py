@@ -4,7 +4,8 @@ Why: the local set-up keeps its own ``AIRFLOW_HOME`` (``.state/demo/airflow``), 
 A plain ``airflow`` in a shell would use ``~/airflow`` (examples, another DAGs folder, another
 database). This runs the venv's ``airflow`` with the same environment ``make airflow`` gives its
 components (and, while ``make airflow`` runs, its simulator and warehouse connections), after
-writing the same settings into that home's ``airflow.cfg``.
+writing the same settings into that home's ``airflow.cfg``. When ``make airflow`` is not running,
+the set-up's PostgreSQL (which holds Airflow's metadata) is started for the command and stopped after.
 
     make airflow-cli ARGS="dags list"
     make airflow-cli ARGS="backfill create --dag-id vonage_cdr_daily --from-date 2026-11-01 \\
@@ -23,10 +24,12 @@ from pathlib import Path
 from include.devtools.airflow_local import (
     DEFAULT_STATE_DIR,
     StateLayout,
+    Warehouse,
     airflow_bin,
     airflow_env,
     resolve_port,
     runtime_file,
+    start_warehouse,
     write_airflow_cfg,
 )
 
@@ -43,20 +46,24 @@ def main(argv: list[str] | None = None) -> int:
     running: dict[str, object] = {}
     with contextlib.suppress(OSError, ValueError):
         running = json.loads(runtime_file(layout).read_text())
-    env = airflow_env(
-        layout,
-        str(running.get("sim_base_url") or "") or None,
-        str(running.get("warehouse_dsn") or "") or None,
-        port=int(running.get("port") or resolve_port(None)),  # type: ignore[call-overload]
-    )
-    write_airflow_cfg(layout, env)
-    if not (layout.airflow_home / "airflow.db").exists() and args[:1] != ["db"]:
-        print(
-            f"note: {layout.airflow_home} has no metadata yet; run `make airflow` once "
-            '(or make airflow-cli ARGS="db migrate")',
-            file=sys.stderr,
+    warehouse: Warehouse | None = None
+    if not running:
+        # `make airflow` is not running: start the set-up's PostgreSQL (Airflow's metadata) for the command.
+        warehouse = start_warehouse(layout)
+        running = {"warehouse_dsn": warehouse.dsn, "metadata_url": warehouse.metadata_url}
+    try:
+        env = airflow_env(
+            layout,
+            str(running.get("sim_base_url") or "") or None,
+            str(running.get("warehouse_dsn") or "") or None,
+            port=int(running.get("port") or resolve_port(None)),  # type: ignore[call-overload]
+            metadata_url=str(running.get("metadata_url") or "") or None,
         )
-    return subprocess.run([airflow_bin(), *args], env=env, check=False).returncode
+        write_airflow_cfg(layout, env)
+        return subprocess.run([airflow_bin(), *args], env=env, check=False).returncode
+    finally:
+        if warehouse is not None:
+            warehouse.stop()
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@
 Why this exists: ``make demo`` and ``make airflow`` must work on a fresh machine with nothing but Python
 and Debian's PostgreSQL binaries. Both need the same three things, wired the way the DAGs expect them:
 the Reports API simulator (a subprocess on a free port), a PostgreSQL warehouse (a persistent local
-cluster, or ``CDR_WAREHOUSE_URL``) and an ``AIRFLOW_HOME`` with SQLite metadata whose environment carries
-the two Airflow connections and the ``CDR_*`` settings.
+cluster, or ``CDR_WAREHOUSE_URL``) and an ``AIRFLOW_HOME`` (its metadata in that cluster) whose
+environment carries the two Airflow connections and the ``CDR_*`` settings.
 
 Every process started here runs in its own session (process group), so it is stopped as a whole (its
 children too) by :meth:`LocalStack.close`, which runs on normal exit, on errors and on SIGINT/SIGTERM:
@@ -60,6 +60,7 @@ __all__ = [
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_STATE_DIR = ROOT / ".state" / "demo"
 WAREHOUSE_DB = "cdr_warehouse"
+METADATA_DB = "airflow_metadata"
 WAREHOUSE_URL_ENV = "CDR_WAREHOUSE_URL"
 SIM_API_KEY = "abcd1234"
 SIM_API_SECRET = "sandbox-secret-0123"  # noqa: S105 - the simulator's documented sandbox default
@@ -216,6 +217,7 @@ class Warehouse:
 
     dsn: str  # psycopg conninfo of the warehouse database
     server: LocalPostgres | None = None
+    metadata_url: str | None = None  # Airflow's metadata in the local cluster (None: SQLite)
 
     @property
     def local(self) -> bool:
@@ -271,16 +273,34 @@ def start_warehouse(layout: StateLayout, port: int | None = None) -> Warehouse:
     server.start()
     try:
         with psycopg.connect(server.dsn, autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (WAREHOUSE_DB,)).fetchone()
-            if not exists:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(WAREHOUSE_DB)))
+            for name in (WAREHOUSE_DB, METADATA_DB):
+                exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+                if not exists:
+                    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     except BaseException:
         server.stop()
         raise
     params = conninfo_to_dict(server.dsn)
     params["dbname"] = WAREHOUSE_DB
     warehouse.dsn = make_conninfo(**params)
+    warehouse.metadata_url = metadata_url(server.dsn, METADATA_DB)
     return warehouse
+
+
+def metadata_url(server_dsn: str, dbname: str) -> str:
+    """A SQLAlchemy URL for Airflow's metadata in database ``dbname`` of the server of ``server_dsn``.
+
+    PostgreSQL, not SQLite: four components and the CLI write to it at once, and SQLite then fails
+    with "database is locked" (seen with `airflow backfill create` next to a busy scheduler).
+    """
+    params = conninfo_to_dict(server_dsn)
+    auth = str(params.get("user", ""))
+    if params.get("password"):
+        from urllib.parse import quote
+
+        auth += ":" + quote(str(params["password"]), safe="")
+    host, port = params.get("host", "127.0.0.1"), params.get("port", 5432)
+    return f"postgresql+psycopg2://{auth}@{host}:{port}/{dbname}"
 
 
 #: Settings the local set-up must own: honouring a caller's value would point it at another Airflow's
@@ -360,14 +380,19 @@ def connection_env(vonage_base_url: str, api_key: str, api_secret: str, warehous
     }
 
 
-def local_airflow_settings(layout: StateLayout, port: int = DEFAULT_PORT) -> dict[str, str]:
+def local_airflow_settings(
+    layout: StateLayout, port: int = DEFAULT_PORT, metadata_url: str | None = None
+) -> dict[str, str]:
     """Airflow settings of the local set-up, as ``AIRFLOW__SECTION__KEY`` names (also written to airflow.cfg).
 
     Local only: the API server binds 127.0.0.1, and the Execution API URL the workers and the triggerer
-    call follows the port. The API server's access log (one line per UI request) is off.
+    call follows the port. The API server's access log (one line per UI request) is off. Metadata
+    lives in the local PostgreSQL cluster (``metadata_url``), or SQLite when the warehouse is a server
+    of ``CDR_WAREHOUSE_URL`` (no database is created there).
     """
+    sqlite = f"sqlite:///{layout.airflow_home / 'airflow.db'}"
     return {
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{layout.airflow_home / 'airflow.db'}",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url or sqlite,
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
@@ -389,6 +414,7 @@ def airflow_env(
     warehouse_dsn: str | None,
     *,
     port: int = DEFAULT_PORT,
+    metadata_url: str | None = None,
     extra: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
@@ -401,7 +427,7 @@ def airflow_env(
     """
     environ = os.environ if environ is None else environ
     env = _scrubbed_environ(environ)
-    env.update(local_airflow_settings(layout, port))
+    env.update(local_airflow_settings(layout, port, metadata_url))
     honoured, _ignored = caller_overrides(environ)
     env.update(honoured)
     if "AIRFLOW__CORE__EXECUTION_API_SERVER_URL" not in honoured:
@@ -526,9 +552,16 @@ class LocalStack:
             )
         return self
 
-    def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    def env(self, extra: Mapping[str, str] | None = None, port: int = DEFAULT_PORT) -> dict[str, str]:
         assert self.warehouse is not None
-        return airflow_env(self.layout, self.sim_base_url, self.warehouse.dsn, extra=extra)
+        return airflow_env(
+            self.layout,
+            self.sim_base_url,
+            self.warehouse.dsn,
+            port=port,
+            metadata_url=self.warehouse.metadata_url,
+            extra=extra,
+        )
 
     def close(self) -> None:
         """Stop the simulator and the local PostgreSQL; safe to call twice or after a failed start."""
@@ -780,7 +813,7 @@ def run_local_airflow(args: argparse.Namespace) -> int:
         with interrupts_raise():
             stack.start()
             assert stack.warehouse is not None
-            env = airflow_env(layout, stack.sim_base_url, stack.warehouse.dsn, port=port)
+            env = stack.env(port=port)
             setup_log = layout.logs / "airflow-setup.log"
             with setup_log.open("ab") as log:
                 print(f"  preparing Airflow metadata and the pool (log: {setup_log})", flush=True)
@@ -789,7 +822,12 @@ def run_local_airflow(args: argparse.Namespace) -> int:
             print(f"  starting {', '.join(COMPONENTS)} (logs: {airflow.log_dir}/) ...", flush=True)
             airflow.wait_healthy(timeout=300)
             airflow.check_execution_api()
-            running = {"sim_base_url": stack.sim_base_url, "warehouse_dsn": stack.warehouse.dsn, "port": port}
+            running = {
+                "sim_base_url": stack.sim_base_url,
+                "warehouse_dsn": stack.warehouse.dsn,
+                "metadata_url": stack.warehouse.metadata_url,
+                "port": port,
+            }
             runtime_file(layout).write_text(json.dumps(running))
             login = None
             deadline = time.monotonic() + 30
