@@ -161,7 +161,7 @@ def summarize_product(
         summary["day"] = days[-1]
     synced = [str(r["watermark_after"]) for r in mine if r.get("watermark_after")]
     if synced:
-        summary["synced_until"] = max(synced)
+        summary["synced_until"] = max(synced, key=datetime.fromisoformat)
     return summary
 
 
