@@ -190,6 +190,7 @@ def sync_partition(
         "rows_updated": 0,
         "rows_quarantined": 0,
         "cdrs_billed": 0,
+        "load_ids": [],
     }
     # One directory per partition: a killed run's files (a normalizer's .tmp) are removed by the next one,
     # without touching the live files of the other partitions running beside it.
@@ -245,6 +246,7 @@ def sync_partition(
         summary["rows_inserted"] += load.rows_inserted
         summary["rows_updated"] += load.rows_updated
         summary["rows_quarantined"] += load.rows_quarantined
+        summary["load_ids"].append(load.load_id)
         summary["cdrs_billed"] += client.cdrs_retrieved - billed_before
     summary["watermark_after"] = windows[-1][1].isoformat() if windows else summary["watermark_before"]
     summary["behind_by_seconds"] = (
