@@ -10,7 +10,7 @@ the set-up's PostgreSQL (which holds Airflow's metadata) is started for the comm
     make airflow-cli ARGS="dags list"
     make airflow-cli ARGS="backfill create --dag-id vonage_cdr_daily --from-date 2026-11-01 \\
         --to-date 2026-11-07 --reprocess-behavior failed"
-    make airflow-cli ARGS="--state-dir /tmp/other pools list"
+    make airflow-cli ARGS="--state-dir .state/other pools list"
 """
 
 from __future__ import annotations

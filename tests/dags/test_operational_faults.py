@@ -209,7 +209,12 @@ def test_a_hung_sync_call_is_stopped_by_the_task_execution_timeout(
     assert state_of(run) == "failed"
     assert time.monotonic() - started < 300, "the 3 s task timeout, not the 600 s hang, ended the run"
     states = {ti.task_id: str(getattr(ti.state, "value", ti.state)) for ti in run.get_task_instances()}
-    assert states == {"plan": "success", "prepare_warehouse": "success", "sync_partition": "failed"}
+    assert {k: states.pop(k) for k in ("plan", "prepare_warehouse", "sync_partition")} == {
+        "plan": "success",
+        "prepare_warehouse": "success",
+        "sync_partition": "failed",
+    }
+    assert set(states.values()) <= {"upstream_failed"}, states  # e.g. the asset publishing after the syncs
     with psycopg.connect(pg_dsn) as conn:
         assert conn.execute("SELECT count(*) FROM cdr.load_ledger").fetchone() == (0,)
 

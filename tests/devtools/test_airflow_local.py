@@ -88,7 +88,7 @@ def test_an_exported_port_and_execution_url_win(layout: StateLayout) -> None:
 
 def test_airflow_cfg_gets_the_local_settings_and_keeps_generated_secrets(layout: StateLayout) -> None:
     cfg = layout.airflow_home / "airflow.cfg"
-    cfg.write_text("[core]\nload_examples = True\ndags_folder = /root/airflow/dags\nfernet_key = keep-me\n")
+    cfg.write_text("[core]\nload_examples = True\ndags_folder = ~/airflow/dags\nfernet_key = keep-me\n")
     write_airflow_cfg(layout, airflow_env(layout, SIM, DSN, port=18080, environ={}))
     text = cfg.read_text()
     assert "load_examples = False" in text
