@@ -1,12 +1,15 @@
 """Load one completed async report: download, normalize into the Parquet lake, merge into PostgreSQL.
 
 The Airflow task around this is a thin wrapper; everything here is testable without a scheduler.
-XCom carries the report's id and this function's counts, never rows.
+XCom carries the report's id, this function's counts and the lake file's URL, never rows or local paths:
+the report is downloaded here, into a scratch directory of this task's own on this machine, because the task
+before (the report request) may have run on another worker.
 """
 
 from __future__ import annotations
 
 import shutil
+import tempfile
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -62,8 +65,10 @@ def load_report_partition(
     product = get_product(report["product"])
     req = _request_from(report)
     day = req.date_start.astimezone(UTC).date()
-    work = work_dir / f"{product.table}-{req.account_id}-{req.direction or 'all'}-{day.isoformat()}"
-    work.mkdir(parents=True, exist_ok=True)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    # unique per try: a retry racing a zombie try on the same worker must not share (or delete) its files
+    prefix = f"{product.table}-{req.account_id}-{req.direction or 'all'}-{day.isoformat()}-"
+    work = Path(tempfile.mkdtemp(prefix=prefix, dir=work_dir))
     replaced_from: str | None = None
     try:
         t0 = time.monotonic()
@@ -122,7 +127,7 @@ def load_report_partition(
         "day": day.isoformat(),
         "report_request_id": current.request_id,
         "replaced_expired_report": replaced_from,
-        "parquet_path": str(target),
+        "parquet_path": target.url,  # file:///... or s3://bucket/...
         "load_id": load.load_id,
         "rows_read": load.rows_read,
         "rows_inserted": load.rows_inserted,

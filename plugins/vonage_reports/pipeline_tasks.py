@@ -138,8 +138,8 @@ def load_partition(
     report: Mapping[str, Any], context: Mapping[str, Any], settings: Settings
 ) -> dict[str, Any]:
     from include.vonage_cdr.daily_load import load_report_partition
-    from include.vonage_cdr.lake import Lake
     from vonage_reports.hooks import VonageReportsHook
+    from vonage_reports.lake_storage import lake_for
 
     client = VonageReportsHook(vonage_conn_id=settings.vonage_conn_id).get_client()
     try:
@@ -147,7 +147,7 @@ def load_partition(
             client,
             warehouse_dsn(settings.warehouse_conn_id),
             report,
-            lake=Lake(settings.lake_root),
+            lake=lake_for(settings),  # local directory or s3:// with CDR_LAKE_CONN_ID's credentials
             work_dir=settings.work_dir,
             airflow=_airflow_meta(context),
         )

@@ -10,16 +10,14 @@ row group per batch. Both files are written to temporary names and moved into pl
 
 from __future__ import annotations
 
-import contextlib
+import io
 import json
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import IO
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -29,6 +27,7 @@ from include.vonage_cdr.lake import quarantine_path_for
 from include.vonage_cdr.normalize.convert import convert_column, empty_to_null
 from include.vonage_cdr.normalize.schema import EVENT_TIME, arrow_type, parquet_schema
 from include.vonage_cdr.products import Product
+from include.vonage_cdr.storage import AtomicOutput, LakePath, Location
 
 __all__ = ["BATCH_ROWS", "NormalizeResult", "NormalizedWriter", "extras_json"]
 
@@ -41,8 +40,8 @@ PARQUET_COMPRESSION = "zstd"
 class NormalizeResult:
     """What one normalization produced; ``rows_read == rows_ok + rows_quarantined`` always holds."""
 
-    parquet_path: Path
-    quarantine_path: Path | None  # JSONL, one object per quarantined row; None when no row was quarantined
+    parquet_path: Location  # a local Path or a LakePath (object store), as the caller gave it
+    quarantine_path: Location | None  # JSONL, one object per quarantined row; None when none was quarantined
     rows_read: int
     rows_ok: int
     rows_quarantined: int
@@ -66,18 +65,18 @@ def extras_json(names: list[str], columns: list[list[object]]) -> list[str]:
 class NormalizedWriter:
     """Context manager: feed batches, get a :class:`NormalizeResult` in ``.result`` after a clean exit."""
 
-    def __init__(self, product: Product, out_path: Path) -> None:
+    def __init__(self, product: Product, out_path: Location) -> None:
         self.product = product
-        self.out_path = Path(out_path)
+        self.out_path: Location = out_path if isinstance(out_path, LakePath) else Path(out_path)
         self.quarantine_target = quarantine_path_for(self.out_path)
         self.schema = parquet_schema(product)
         self.result: NormalizeResult | None = None
         self._started = time.perf_counter()
-        token = uuid.uuid4().hex[:12]
-        self._tmp = self.out_path.with_name(f".{self.out_path.name}.{token}.tmp")
-        self._qtmp = self.quarantine_target.with_name(f".{self.quarantine_target.name}.{token}.tmp")
+        # Both files are written under hidden temporary names and published whole (storage.AtomicOutput).
+        self._out = AtomicOutput(self.out_path)
+        self._qout = AtomicOutput(self.quarantine_target)
         self._writer: pq.ParquetWriter | None = None
-        self._quarantine: IO[str] | None = None
+        self._quarantine: io.TextIOWrapper | None = None
         self._rows_ok = 0
         self._rows_quarantined = 0
         self._unknown: dict[str, None] = {}  # ordered sets
@@ -90,8 +89,7 @@ class NormalizedWriter:
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def __enter__(self) -> NormalizedWriter:
-        self.out_path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = pq.ParquetWriter(self._tmp, self.schema, compression=PARQUET_COMPRESSION)
+        self._writer = pq.ParquetWriter(self._out.open(), self.schema, compression=PARQUET_COMPRESSION)
         return self
 
     def __exit__(
@@ -105,17 +103,15 @@ class NormalizedWriter:
             if exc_type is None:
                 self._commit()
         finally:
-            for tmp in (self._tmp, self._qtmp):
-                with contextlib.suppress(FileNotFoundError):
-                    tmp.unlink()
+            self._out.abort()  # no-op once committed: deletes a temporary file a failure left
+            self._qout.abort()
 
     def _commit(self) -> None:
         if self._rows_quarantined:
-            self._qtmp.replace(self.quarantine_target)
+            self._qout.commit()
         else:  # a re-run that quarantines nothing must not leave the previous run's quarantine behind
-            with contextlib.suppress(FileNotFoundError):
-                self.quarantine_target.unlink()
-        self._tmp.replace(self.out_path)
+            self._qout.target.unlink(missing_ok=True)
+        self._out.commit()
         rows_ok, rows_q = self._rows_ok, self._rows_quarantined
         self.result = NormalizeResult(
             parquet_path=self.out_path,
@@ -150,7 +146,7 @@ class NormalizedWriter:
     # -- rows ----------------------------------------------------------------------------------------
     def quarantine(self, *, source: str, line_number: int | None, reason: str, raw_line: str) -> None:
         if self._quarantine is None:
-            self._quarantine = self._qtmp.open("w", encoding="utf-8", newline="\n")
+            self._quarantine = io.TextIOWrapper(self._qout.open(), encoding="utf-8", newline="\n")
         record = {"source": source, "line_number": line_number, "reason": reason, "raw_line": raw_line}
         self._quarantine.write(json.dumps(record, ensure_ascii=False) + "\n")
         self._rows_quarantined += 1

@@ -26,6 +26,7 @@ import pyarrow.csv as pacsv
 from include.vonage_cdr.client.archive import open_csv_members
 from include.vonage_cdr.normalize.core import BATCH_ROWS, NormalizedWriter, NormalizeResult, extras_json
 from include.vonage_cdr.products import Product
+from include.vonage_cdr.storage import Location
 
 __all__ = ["normalize_csv_stream", "normalize_zip"]
 
@@ -199,7 +200,7 @@ def _write_csv_batch(
 
 
 def normalize_csv_stream(
-    stream: BinaryIO, product: Product, out_path: Path, *, source_name: str
+    stream: BinaryIO, product: Product, out_path: Location, *, source_name: str
 ) -> NormalizeResult:
     """Normalize one CSV byte stream (e.g. an open ZIP member) into ``out_path`` (written atomically)."""
     with NormalizedWriter(product, out_path) as writer:
@@ -208,7 +209,7 @@ def normalize_csv_stream(
     return writer.result
 
 
-def normalize_zip(zip_path: Path, product: Product, out_path: Path) -> NormalizeResult:
+def normalize_zip(zip_path: Path, product: Product, out_path: Location) -> NormalizeResult:
     """Normalize every CSV member of a report ZIP into one Parquet file, streaming each member.
 
     Members are opened through the client's guarded reader (path-traversal, size and CRC checks); the

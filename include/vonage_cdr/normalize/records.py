@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from include.vonage_cdr.normalize.core import BATCH_ROWS, NormalizedWriter, NormalizeResult
 from include.vonage_cdr.products import Product
+from include.vonage_cdr.storage import Location
 
 __all__ = ["normalize_records", "wire_text"]
 
@@ -82,7 +82,7 @@ def _write(
 
 
 def normalize_records(
-    records: Iterable[Mapping[str, Any]], product: Product, out_path: Path, *, source_name: str
+    records: Iterable[Mapping[str, Any]], product: Product, out_path: Location, *, source_name: str
 ) -> NormalizeResult:
     """Normalize JSON records (dicts of strings/numbers/null) into ``out_path``, in bounded batches.
 

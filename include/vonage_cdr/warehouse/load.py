@@ -30,11 +30,11 @@ from typing import Any, Literal
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from psycopg import sql
 
 from include.vonage_cdr.normalize import NormalizeResult, parquet_schema
 from include.vonage_cdr.products import Product
+from include.vonage_cdr.storage import Location, open_parquet, open_text, row_group_batches
 
 log = logging.getLogger(__name__)
 
@@ -140,10 +140,10 @@ def copy_text(batch: pa.RecordBatch) -> bytes:
     return data.slice(start, end - start).to_pybytes()
 
 
-def _parquet_batches(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]]:
-    parquet = pq.ParquetFile(path)
+def _parquet_batches(path: Location) -> tuple[list[str], Iterator[pa.RecordBatch]]:
+    parquet = open_parquet(path)  # local or object store; streamed one row group at a time
     names = parquet.schema_arrow.names
-    return names, parquet.iter_batches(batch_size=COPY_BATCH_ROWS)
+    return names, row_group_batches(parquet, batch_size=COPY_BATCH_ROWS)
 
 
 # -- the load ----------------------------------------------------------------------------------------------
@@ -183,7 +183,7 @@ def _merge_sql(product: Product, stage: sql.Identifier, target: sql.Composed) ->
     )
 
 
-def _copy_parquet(conn: psycopg.Connection, stage: sql.Identifier, path: Path, product: Product) -> int:
+def _copy_parquet(conn: psycopg.Connection, stage: sql.Identifier, path: Location, product: Product) -> int:
     names, batches = _parquet_batches(path)
     _check_columns(product, names)
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
@@ -198,8 +198,8 @@ def _copy_parquet(conn: psycopg.Connection, stage: sql.Identifier, path: Path, p
     return rows
 
 
-def _quarantine_rows(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as fh:
+def _quarantine_rows(path: Location) -> Iterator[dict[str, Any]]:
+    with open_text(path) as fh:
         for line in fh:
             if line.strip():
                 yield json.loads(line)
@@ -210,7 +210,7 @@ def _no_nul(text: str | None) -> str | None:
     return None if text is None else text.replace("\x00", "\\x00")
 
 
-def _copy_quarantine(conn: psycopg.Connection, load_id: int, req: LoadRequest, path: Path) -> int:
+def _copy_quarantine(conn: psycopg.Connection, load_id: int, req: LoadRequest, path: Location) -> int:
     rows = 0
     with conn.cursor() as cur, cur.copy(_sql("load_quarantine_copy.sql")) as copy:
         for row in _quarantine_rows(path):
