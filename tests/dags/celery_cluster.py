@@ -228,15 +228,19 @@ class CeleryCluster:
                 ],
                 {"CDR_WORKER_HOSTNAME": name, "CDR_WORK_DIR": str(work)},
             )
-        wait_http(
-            f"http://127.0.0.1:{self.api_port}/api/v2/monitor/health",
-            timeout=600,
-            proc=self.processes["api-server"],
-        )
+        wait_for(self._api_healthy, 600, "the API server to answer")
         for name in self.workers:
             wait_for(lambda name=name: self._ready(name), 600, f"Celery worker {name} ready")
         self.timings["start_seconds"] = time.monotonic() - started
         return self
+
+    def _api_healthy(self) -> bool:
+        self._check_alive()
+        try:
+            wait_http(f"http://127.0.0.1:{self.api_port}/api/v2/monitor/health", timeout=5)
+        except TimeoutError:
+            return False
+        return True
 
     def _ready(self, worker: str) -> bool:
         self._check_alive()
