@@ -15,6 +15,7 @@ Several minutes on a 2-core machine: marked ``slow`` (CI runs it; ``make test`` 
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 from datetime import UTC, date, datetime
@@ -94,6 +95,7 @@ def test_the_daily_dag_on_two_celery_workers_with_the_lake_on_object_storage(
             loads = cluster.xcom_values(DAG_ID, run_id, "load_partition")
         finally:
             cluster.close()
+    shutil.rmtree(state, ignore_errors=True)  # kept when the run failed: its logs/ tell why
 
     # 1. Tasks ran on both workers, and only there (the hostname each worker's tasks recorded).
     assert all(ti["state"] == "success" for ti in tis), tis
