@@ -54,7 +54,7 @@ def test_every_component_gets_the_brokers_results_and_the_object_store_lake(
         assert env["CDR_LAKE_ROOT"] == "s3://cdr-lake/prod", name
         assert env["CDR_LAKE_CONN_ID"] == "cdr_lake", name
         assert json.loads(env["AIRFLOW_CONN_CDR_LAKE"]) == json.loads(LAKE_CONNECTION), name
-        assert env["CDR_WORK_DIR"] == "/tmp/cdr-work", name
+        assert env["CDR_WORK_DIR"] == "/opt/airflow/work", name
     for shared in (
         "AIRFLOW__CELERY__BROKER_URL",
         "AIRFLOW__CELERY__RESULT_BACKEND",
