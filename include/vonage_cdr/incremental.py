@@ -182,6 +182,7 @@ def sync_partition(
         "rows_updated": 0,
         "rows_quarantined": 0,
         "cdrs_billed": 0,
+        "load_ids": [],
     }
     work_dir.mkdir(parents=True, exist_ok=True)
     for window_start, window_end in windows:
@@ -223,6 +224,7 @@ def sync_partition(
         summary["rows_inserted"] += load.rows_inserted
         summary["rows_updated"] += load.rows_updated
         summary["rows_quarantined"] += load.rows_quarantined
+        summary["load_ids"].append(load.load_id)
         summary["cdrs_billed"] += client.cdrs_retrieved - billed_before
     summary["watermark_after"] = windows[-1][1].isoformat() if windows else summary["watermark_before"]
     summary["behind_by_seconds"] = (

@@ -91,19 +91,28 @@ def plan_daily(context: Mapping[str, Any], settings: Settings) -> list[dict[str,
     """Decide the days and partitions of this run; refuse days beyond retention."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from include.vonage_cdr.planning import RetentionExceeded, check_retention, plan_partitions, resolve_days
+    from include.vonage_cdr.planning import (
+        DayNotEnded,
+        RetentionExceeded,
+        check_retention,
+        plan_partitions,
+        resolve_days,
+    )
 
     params = context.get("params") or {}
     dag_run = context["dag_run"]
     run_type = str(getattr(dag_run, "run_type", "") or "")
-    days = resolve_days(
-        explicit_day=params.get("day"),
-        logical_date=context.get("logical_date"),
-        run_after=getattr(dag_run, "run_after", None) or datetime.now(UTC),
-        is_scheduled=run_type.endswith("scheduled"),
-        settlement_delay=settings.settlement_delay,
-        reload_lags_days=settings.reload_lags_days,
-    )
+    try:
+        days = resolve_days(
+            explicit_day=params.get("day"),
+            logical_date=context.get("logical_date"),
+            run_after=getattr(dag_run, "run_after", None) or datetime.now(UTC),
+            is_scheduled=run_type.endswith("scheduled"),
+            settlement_delay=settings.settlement_delay,
+            reload_lags_days=settings.reload_lags_days,
+        )
+    except DayNotEnded as exc:
+        raise AirflowFailException(str(exc)) from exc
     partitions = plan_partitions(
         days,
         settings.products,
@@ -155,13 +164,24 @@ def load_partition(
         client.close()
 
 
-def summarize_product(product: str, results: list[Mapping[str, Any]]) -> dict[str, Any]:
-    """Roll the loads of one product up for the asset event and the run's log."""
+def summarize_product(
+    product: str, results: list[Mapping[str, Any]], *, mode: str = "daily"
+) -> dict[str, Any]:
+    """Roll the loads of one product up for its Asset event's extra (vonage_reports/assets.py) and the log."""
     mine = [r for r in results if r and r.get("product") == product]
     keys = ("rows_read", "rows_inserted", "rows_updated", "rows_unchanged", "rows_quarantined", "cdrs_billed")
-    summary: dict[str, Any] = {"product": product, "partitions": len(mine)}
+    summary: dict[str, Any] = {"mode": mode, "product": product, "partitions": len(mine)}
     summary.update({k: sum(int(r.get(k) or 0) for r in mine) for k in keys})
-    summary["days"] = sorted({str(r["day"]) for r in mine})
+    summary["load_ids"] = sorted(
+        {int(i) for r in mine for i in [r.get("load_id"), *(r.get("load_ids") or [])] if i is not None}
+    )
+    days = sorted({str(r["day"]) for r in mine if r.get("day")})
+    if days:
+        summary["days"] = days
+        summary["day"] = days[-1]
+    synced = [str(r["watermark_after"]) for r in mine if r.get("watermark_after")]
+    if synced:
+        summary["synced_until"] = max(synced, key=datetime.fromisoformat)
     return summary
 
 
