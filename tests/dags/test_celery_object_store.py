@@ -25,7 +25,6 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from include.devtools.airflow_local import connection_env
 from include.simulator import Simulator
 from include.vonage_cdr.lake import Lake
 from include.vonage_cdr.planning import directions_for
@@ -52,7 +51,6 @@ def test_the_daily_dag_on_two_celery_workers_with_the_lake_on_object_storage(
     started = time.monotonic()
     lake_url = f"s3://{s3_bucket}/lake"
     settings = {
-        **connection_env(simulator.base_url, simulator.api_key, simulator.api_secret, pg_dsn),
         f"AIRFLOW_CONN_{LAKE_CONN_ID.upper()}": s3_server.connection_json(),
         "CDR_PRODUCTS": PRODUCTS,
         "CDR_LAKE_ROOT": lake_url,
@@ -64,13 +62,20 @@ def test_the_daily_dag_on_two_celery_workers_with_the_lake_on_object_storage(
         "CDR_RETRY_DELAY_SECONDS": "2",
         "CDR_LOADER_ROLE": warehouse_roles.loader,
         "CDR_ANALYST_ROLE": warehouse_roles.analyst,
+        "CDR_API_POOL_SLOTS": "4",
     }
     state = Path(tempfile.mkdtemp(prefix="cdr-celery-"))
     state.chmod(0o755)
     with metadata_database(pg_admin_dsn) as metadata:
-        cluster = CeleryCluster(state=state, metadata_conninfo=metadata, settings=settings)
+        cluster = CeleryCluster(
+            state=state,
+            metadata_conninfo=metadata,
+            sim_base_url=simulator.base_url,
+            warehouse_dsn=pg_dsn,
+            settings=settings,
+        )
         try:
-            cluster.start(pools={"vonage_reports_api": 4})
+            cluster.start()
             wait_for(lambda: cluster.dag_parsed(DAG_ID), 900, f"{DAG_ID} parsed")
             cluster.airflow("dags", "unpause", DAG_ID)
             run_id = f"celery__{DAY.isoformat()}"
