@@ -5,10 +5,11 @@ Why :mod:`pyarrow.fs` (and not Airflow's ``ObjectStoragePath``):
 * **No new dependency.** pyarrow is already our Parquet engine and its wheels carry an S3 client (the AWS
   C++ SDK). ``ObjectStoragePath`` goes through fsspec and, for ``s3://``, the Amazon provider with s3fs,
   aiobotocore and boto3 (dozens of packages on every worker) to do the same.
-* **Streaming both ways.** ``open_output_stream`` uploads a multipart upload part by part as the Parquet
-  writer produces bytes (memory: a few parts, whatever the file's size); ``open_input_file`` is a random
-  access file that turns each read into a ranged GET, so a Parquet reader fetches the footer and then one
-  row group at a time (:func:`row_group_batches`). The loader COPYs from the object store with no local copy.
+* **Streaming both ways.** ``open_output_stream`` sends a multipart upload part by part (10 MiB each) as the
+  Parquet writer produces bytes, so memory holds a few parts whatever the file's size; ``open_input_file`` is
+  a random access file that turns each read into a ranged GET, so a Parquet reader fetches the footer and
+  then one row group at a time (:func:`row_group_batches`). The loader COPYs from the object store with no
+  local copy.
 * **One code path.** ``LocalFileSystem`` and ``S3FileSystem`` implement one interface, so the local default
   and the object store run the same code, and the lake's tests run against both (an S3-compatible server
   started by the tests).
