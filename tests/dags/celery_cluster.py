@@ -19,7 +19,6 @@ secret for every component), so what passes here is what the compose file runs.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -221,13 +220,14 @@ class CeleryCluster:
         keys = ("task_id", "map_index", "state", "hostname", "queue", "try_number")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
-    def xcom_values(self, dag_id: str, run_id: str, task_id: str) -> list[Any]:
+    def xcom_values(self, dag_id: str, run_id: str, task_id: str | None = None) -> list[Any]:
+        """The return values of a task's instances (of every task when ``task_id`` is None)."""
         rows = self.query(
-            "SELECT value FROM xcom WHERE dag_id = %s AND run_id = %s AND task_id = %s "
-            "AND key = 'return_value' ORDER BY map_index",
-            (dag_id, run_id, task_id),
+            "SELECT value FROM xcom WHERE dag_id = %s AND run_id = %s AND (%s::text IS NULL OR task_id = %s) "
+            "AND key = 'return_value' ORDER BY task_id, map_index",
+            (dag_id, run_id, task_id, task_id),
         )
-        return [json.loads(v) if isinstance(v, str | bytes) else v for (v,) in rows]
+        return [value for (value,) in rows]  # a JSON column: psycopg has decoded it
 
     # -- tear-down --------------------------------------------------------------------------------------
     def log_tails(self, lines: int = 40) -> str:

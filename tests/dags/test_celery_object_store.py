@@ -8,7 +8,8 @@ its own local work directory, so a task that relied on a file another task left 
 
 Outcome checked: tasks ran on both workers; the warehouse equals the simulator's ground truth; the lake holds
 one Parquet object per partition under ``s3://<bucket>/lake/...``, the XCom of every load names it by URL, and
-the rows in the lake are the rows in the warehouse; nothing is left in the workers' work directories.
+the rows in the lake are the rows in the warehouse; no XCom names a local file and nothing is left in the
+workers' work directories.
 
 Several minutes on a 2-core machine: marked ``slow`` (CI runs it; ``make test`` by default does not).
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,18 @@ DAG_ID = "vonage_cdr_daily"
 PRODUCTS = "SMS,VOICE-CALL"  # three report partitions: SMS inbound, SMS outbound, VOICE-CALL
 DAY = date(2026, 11, 15)  # the simulator's clock starts 2026-11-20T06:00Z: a settled day
 LAKE_CONN_ID = "cdr_lake"
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string inside an XCom value (dicts, lists, nested)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
 
 
 def test_the_daily_dag_on_two_celery_workers_with_the_lake_on_object_storage(
@@ -98,6 +112,7 @@ def test_the_daily_dag_on_two_celery_workers_with_the_lake_on_object_storage(
             tis = cluster.task_instances(DAG_ID, run_id)
             assert state_now == "success", f"run ended {state_now}: {tis}\n{cluster.log_tails()}"
             loads = cluster.xcom_values(DAG_ID, run_id, "load_partition")
+            every_xcom = cluster.xcom_values(DAG_ID, run_id)
         finally:
             cluster.close()
     shutil.rmtree(state, ignore_errors=True)  # kept when the run failed: its logs/ tell why
@@ -134,7 +149,9 @@ def test_the_daily_dag_on_two_celery_workers_with_the_lake_on_object_storage(
         lake_rows == sum(int(load["rows_read"]) - int(load["rows_quarantined"]) for load in loads) == compared
     )
     assert lake.stale_temp_files() == []
-    # 4. Scratch stayed local and temporary: both work directories were used and are empty again.
+    # 4. Scratch stayed local and temporary: no XCom names a local file, the work directories are empty again.
+    local = [text for text in _strings(every_xcom) if text.startswith(("/", "file:"))]
+    assert local == [], local
     for worker in cluster.workers:
         assert [p for p in cluster.work_dir(worker).rglob("*") if p.is_file()] == [], worker
 
