@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.9
 export PYTHONPATH := $(CURDIR):$(CURDIR)/plugins
 
-.PHONY: help install test test-airflow lint format lock demo sandbox bench airflow airflow-cli migrate docs clean
+.PHONY: help install test test-airflow lint format lock demo sandbox bench airflow airflow-cli migrate docs report clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ migrate: install ## apply the warehouse migrations to CDR_WAREHOUSE_URL (idempot
 
 docs: install ## regenerate docs/data-dictionary.md from the product registry and the migrations
 	$(BIN)/python -m include.vonage_cdr.warehouse.dictionary
+
+report: install ## render the usage and cost report (HTML) from CDR_WAREHOUSE_URL, else the demo's warehouse
+	$(BIN)/python -m include.vonage_cdr.reporting $(REPORT_ARGS)
 
 clean: ## remove the virtualenv and local state
 	rm -rf $(VENV) .state .pytest_cache .ruff_cache

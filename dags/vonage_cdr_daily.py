@@ -103,5 +103,14 @@ def vonage_cdr_daily() -> None:
 
         publish(loaded)
 
+    # The usage and cost report (HTML, CDR_REPORT_DIR), once every load of the run has committed.
+    @task(task_id="render_usage_report")
+    def render_usage_report() -> str:
+        from vonage_reports.report_task import render_usage_report as render
+
+        return render(SETTINGS)
+
+    loaded >> render_usage_report()
+
 
 vonage_cdr_daily()

@@ -192,6 +192,16 @@ class Demo:
             return 1
         self._stop()
         self._print_how_to_query()
+        # The usage and cost report that the daily DAG's last task rendered (CDR_REPORT_DIR of the stack).
+        from include.vonage_cdr.reporting import REPORT_FILE_NAME
+
+        report = self.layout.root / "reports" / REPORT_FILE_NAME
+        self.summary["report"] = str(report) if report.exists() else None
+        print(
+            f"Usage and cost report (open it in a browser): {report}"
+            if report.exists()
+            else f"No report at {report}"
+        )
         if self.args.json_summary:
             Path(self.args.json_summary).write_text(json.dumps(self.summary, indent=2, default=str))
         return 0

@@ -16,17 +16,24 @@ The root is a local directory (the default, ``<project>/.state/lake``) or an obj
 Every write goes to a hidden temporary file beside its target and is published over the target in one step
 (a rename locally, a server-side copy on S3; :mod:`include.vonage_cdr.storage` says why that is atomic on a
 store without rename): a reader sees the old file or the new one, a re-run replaces the day's file instead
-of adding a second one beside it, and a failed write leaves the previous file intact and no temporary file
-behind.
+of adding a second one beside it, and a failed write leaves the previous file intact. A process killed
+mid-write (``kill -9``) cannot delete its temporary file; the next attempt at the same partition removes
+the ones older than itself (:meth:`Lake.remove_stale_temp_files`).
+
+The daily load normalizes into its (local) work directory and publishes into the lake only after the
+warehouse committed (:meth:`Lake.publish`), so a file that failed its checks (a short file) never reaches
+the lake.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import unquote, urlsplit
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -39,9 +46,11 @@ from include.vonage_cdr.storage import (
     S3Options,
     is_temp_name,
     lake_root_path,
+    publish_file,
+    remove_stale_temp_siblings,
 )
 
-__all__ = ["Lake", "LakePath", "quarantine_path_for"]
+__all__ = ["Lake", "LakePath", "quarantine_path_for", "remove_stale_files"]
 
 T = TypeVar("T")
 L = TypeVar("L", Path, LakePath)
@@ -59,6 +68,30 @@ def _safe(kind: str, value: str) -> str:
 def quarantine_path_for(data_path: L) -> L:
     """Where the quarantined rows of ``data_path`` live: same directory, ignored by dataset readers."""
     return data_path.with_name(f"_quarantine-{data_path.stem}.jsonl")
+
+
+def remove_stale_files(
+    directory: Path, *, before: datetime, match: Callable[[str], bool] = lambda name: True
+) -> list[Path]:
+    """Delete the files in ``directory`` (recursively) named as ``match`` accepts and last modified before
+    ``before``: what a killed attempt left. A file written since ``before`` belongs to a live writer.
+    Subdirectories last modified before ``before`` go too once they are empty."""
+    if not directory.is_dir():
+        return []
+    cutoff = before.timestamp()
+    removed = []
+    entries = sorted(directory.rglob("*"), reverse=True)  # deepest first
+    stale_dirs = [p for p in entries if p.is_dir() and p.stat().st_mtime < cutoff]
+    for path in entries:
+        with contextlib.suppress(FileNotFoundError):
+            if path.is_file() and match(path.name) and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed.append(path)
+    for path in stale_dirs:
+        with contextlib.suppress(OSError):  # not empty: something live or unmatched is inside
+            path.rmdir()
+            removed.append(path)
+    return removed
 
 
 class Lake:
@@ -94,6 +127,14 @@ class Lake:
     def quarantine_file(self, product: str, day: date, account_id: str, direction: str | None) -> LakePath:
         return quarantine_path_for(self.partition_file(product, day, account_id, direction))
 
+    def locate(self, url: str) -> LakePath:
+        """The lake file a URL from XCom or the logs names (``file:///...`` or ``s3://...``), on this lake."""
+        parts = urlsplit(url)
+        path = unquote(parts.path) if parts.scheme == "file" else f"{parts.netloc}{unquote(parts.path)}"
+        located = LakePath(self.root.fs, path)
+        self._check_inside(located)
+        return located
+
     def write_atomic(self, target: LakePath, write: Callable[[pa.NativeFile], T]) -> T:
         """Run ``write(stream)`` on a temporary file, then publish it over ``target``; returns write's result.
 
@@ -102,6 +143,25 @@ class Lake:
         self._check_inside(target)
         with AtomicOutput(target) as stream:
             return write(stream)
+
+    def publish(self, target: LakePath, parquet: Path, quarantine: Path | None) -> None:
+        """Put a normalized file and its quarantine (or none: a stale one is removed) at ``target``.
+
+        Each local file is moved (copied from another filesystem, uploaded to an object store) to a
+        temporary name beside its target and then swapped in atomically.
+        """
+        self._check_inside(target)
+        publish_file(parquet, target)
+        quarantine_target = quarantine_path_for(target)
+        if quarantine is None:
+            quarantine_target.unlink(missing_ok=True)
+        else:
+            publish_file(quarantine, quarantine_target)
+
+    def remove_stale_temp_files(self, target: LakePath, *, before: datetime) -> list[str]:
+        """Temporary files of ``target`` (and its quarantine) left by attempts killed before ``before``."""
+        self._check_inside(target)
+        return remove_stale_temp_siblings(target, before=before, names=(quarantine_path_for(target).name,))
 
     def _check_inside(self, target: Location) -> None:
         path = target if isinstance(target, LakePath) else lake_root_path(target)

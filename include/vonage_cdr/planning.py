@@ -22,6 +22,7 @@ itself). Each re-load is billed again per CDR, which is why the default is one r
 
 from __future__ import annotations
 
+import calendar
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -60,6 +61,8 @@ class Partition:
     direction: str | None
     day: date
     include_subaccounts: bool = False
+    include_message: bool = False
+    show_concatenated: bool = False
 
     @property
     def window_start(self) -> datetime:
@@ -78,6 +81,9 @@ class Partition:
             "date_start": self.window_start.isoformat(),
             "date_end": self.window_end.isoformat(),
             "include_subaccounts": self.include_subaccounts,
+            # only when asked for, so a default plan's kwargs (and report reuse) stay as they were
+            **({"include_message": True} if self.include_message else {}),
+            **({"filters": {"show_concatenated": "true"}} if self.show_concatenated else {}),
         }
 
     def to_dict(self) -> dict[str, object]:
@@ -153,12 +159,28 @@ def directions_for(product: Product) -> tuple[str | None, ...]:
     return product.directions if product.direction == "required" else (None,)
 
 
+def message_options(
+    product: Product, direction: str | None, *, include_message: bool, show_concatenated: bool
+) -> tuple[bool, bool]:
+    """Which of ``include_message`` / ``show_concatenated`` a request for this product may carry.
+
+    Vonage takes ``include_message`` for the products that have a message body (SMS, MESSAGES) and
+    ``show_concatenated`` for outbound SMS only (the products whose records have a ``concatenated`` column);
+    anywhere else the parameter is refused (422), so it is left out.
+    """
+    body = include_message and product.has_column("message_body")
+    concatenated = show_concatenated and product.has_column("concatenated") and direction == "outbound"
+    return body, concatenated
+
+
 def plan_partitions(
     days: Iterable[date],
     products: Sequence[str],
     accounts: Sequence[str],
     *,
     include_subaccounts: bool = False,
+    include_message: bool = False,
+    show_concatenated: bool = False,
 ) -> list[Partition]:
     """Expand days x products x directions x accounts into partitions.
 
@@ -172,8 +194,29 @@ def plan_partitions(
             product = get_product(name)
             for account in accounts:
                 for direction in directions_for(product):
-                    partitions.append(Partition(product.name, account, direction, day, include_subaccounts))
+                    body, concat = message_options(
+                        product,
+                        direction,
+                        include_message=include_message,
+                        show_concatenated=show_concatenated,
+                    )
+                    part = Partition(product.name, account, direction, day, include_subaccounts, body, concat)
+                    partitions.append(part)
     return partitions
+
+
+def oldest_loadable_day(product: Product, today: date) -> date:
+    """The oldest UTC day whose records Vonage still keeps on ``today``, counted as Vonage counts.
+
+    13 calendar months back to the same day of the month, or the month's last day when it has no such day
+    (on 2026-03-31 the oldest day is 2025-02-28; on 2025-03-29 it is 2024-02-29); VIDEO-API: 90 days.
+    """
+    if product.retention_months is None:
+        return today - timedelta(days=product.retention_days)
+    months = today.year * 12 + (today.month - 1) - product.retention_months
+    year, month = divmod(months, 12)
+    month += 1
+    return date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
 
 
 def check_retention(partitions: Iterable[Partition], today: date) -> None:
@@ -181,10 +224,15 @@ def check_retention(partitions: Iterable[Partition], today: date) -> None:
     refused: list[str] = []
     for part in partitions:
         product = get_product(part.product)
-        oldest = today - timedelta(days=product.retention_days)
+        oldest = oldest_loadable_day(product, today)
         if part.day < oldest:
+            kept = (
+                f"{product.retention_months} calendar months"
+                if product.retention_months is not None
+                else f"{product.retention_days} days"
+            )
             refused.append(
-                f"{part.product} {part.day.isoformat()} (retention {product.retention_days} days: "
+                f"{part.product} {part.day.isoformat()} (retention {kept}: "
                 f"the oldest loadable day is {oldest.isoformat()})"
             )
     if refused:

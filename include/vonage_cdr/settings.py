@@ -67,6 +67,16 @@ class Settings:
     sync_initial_lookback: timedelta = timedelta(hours=1)
     sync_max_catchup_per_run: timedelta = timedelta(hours=6)
     sync_max_window: timedelta = timedelta(hours=24)
+    # Message bodies (personal data: off by default; stored in columns only the PII analyst role reads),
+    # SMS concatenation flags, and the HTML usage and cost report rendered at the end of the daily DAG.
+    include_message: bool = False  # CDR_INCLUDE_MESSAGE: ask for message_body (SMS, MESSAGES)
+    show_concatenated: bool = False  # CDR_SHOW_CONCATENATED: ask for concatenated (outbound SMS)
+    report_dir: Path = PROJECT_ROOT / ".state" / "reports"  # CDR_REPORT_DIR
+    report_days: int = 30  # CDR_REPORT_DAYS: days the report covers, ending at the newest loaded day
+    # What a report file may hold (include/vonage_cdr/normalize/limits.py explains each cap)
+    max_record_bytes: int = 1024 * 1024
+    max_decompressed_bytes: int = 8 * 1024**3
+    max_compression_ratio: float = 100.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -134,6 +144,14 @@ class Settings:
             if (raw := get("CDR_REPORT_DEADLINE_HOURS")) is not None:
                 kwargs["report_deadline"] = timedelta(hours=float(raw))
             for name, attr in (
+                ("CDR_MAX_RECORD_BYTES", "max_record_bytes"),
+                ("CDR_MAX_DECOMPRESSED_BYTES", "max_decompressed_bytes"),
+            ):
+                if (raw := get(name)) is not None:
+                    kwargs[attr] = int(raw)
+            if (raw := get("CDR_MAX_COMPRESSION_RATIO")) is not None:
+                kwargs["max_compression_ratio"] = float(raw)
+            for name, attr in (
                 ("CDR_SYNC_INTERVAL_MINUTES", "sync_interval"),
                 ("CDR_SYNC_OVERLAP_MINUTES", "sync_overlap"),
                 ("CDR_SYNC_SAFETY_MARGIN_MINUTES", "sync_safety_margin"),
@@ -143,6 +161,18 @@ class Settings:
             ):
                 if (value := minutes(name)) is not None:
                     kwargs[attr] = value
+            for name, attr in (
+                ("CDR_INCLUDE_MESSAGE", "include_message"),
+                ("CDR_SHOW_CONCATENATED", "show_concatenated"),
+            ):
+                if (raw := get(name)) is not None:
+                    kwargs[attr] = _bool(raw)
+            if (raw := get("CDR_REPORT_DIR")) is not None:
+                kwargs["report_dir"] = Path(raw)
+            if (raw := get("CDR_REPORT_DAYS")) is not None:
+                if int(raw) < 1:
+                    raise SettingsError(f"CDR_REPORT_DAYS must be a whole number of days >= 1, got {raw!r}")
+                kwargs["report_days"] = int(raw)
         except SettingsError:
             raise
         except ValueError as exc:
@@ -170,3 +200,8 @@ class Settings:
             )
         if self.sync_overlap < timedelta(0) or self.sync_safety_margin < timedelta(0):
             raise SettingsError("CDR_SYNC_OVERLAP_MINUTES and CDR_SYNC_SAFETY_MARGIN_MINUTES must be >= 0")
+        if self.max_record_bytes < 1024 or self.max_decompressed_bytes < 1 or self.max_compression_ratio < 1:
+            raise SettingsError(
+                "CDR_MAX_RECORD_BYTES must be at least 1024; CDR_MAX_DECOMPRESSED_BYTES and "
+                "CDR_MAX_COMPRESSION_RATIO must be positive"
+            )

@@ -33,20 +33,22 @@ new key per write plus a pointer to the current one? Readers of the lake (DuckDB
 hive-style layout; they would all have to honour the pointer, and old versions would pile up.
 
 What a crash can leave behind: killed mid-upload, an incomplete multipart upload (invisible to readers and
-listings; the bucket's ``AbortIncompleteMultipartUpload`` lifecycle rule removes it, docs/scaling.md);
-killed between the upload and the copy, a hidden temporary object, which the next successful write of the same
-file deletes once it is an hour old (:data:`STALE_AFTER`). ``Lake.stale_temp_files`` lists them all.
-A single ``CopyObject`` copies at most 5 GB, so one partition file must stay below that (docs/scaling.md).
+listings; the bucket's ``AbortIncompleteMultipartUpload`` lifecycle rule removes it, docs/deployment.md);
+killed between the upload and the copy, a hidden temporary object, which the next attempt at the same
+partition deletes (``Lake.remove_stale_temp_files``, called by the daily load). ``Lake.stale_temp_files``
+lists them all. A single ``CopyObject`` copies at most 5 GB, so one partition file must stay below that.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
@@ -58,7 +60,6 @@ import pyarrow.parquet as pq
 from include.vonage_cdr.lake_url import LakeRoot, file_url, parse_lake_root
 
 __all__ = [
-    "STALE_AFTER",
     "TMP_SUFFIX",
     "AtomicOutput",
     "LakePath",
@@ -69,12 +70,13 @@ __all__ = [
     "open_input_file",
     "open_parquet",
     "open_text",
+    "publish_file",
+    "remove_stale_temp_siblings",
     "row_group_batches",
 ]
 
 TMP_SUFFIX = ".tmp"
-#: a temporary file this old belongs to a writer that died (a live one renames or deletes it within minutes).
-STALE_AFTER = timedelta(hours=1)
+_COPY_CHUNK = 8 * 2**20
 _LOCAL = pafs.LocalFileSystem()
 
 
@@ -281,7 +283,6 @@ class AtomicOutput:
             stream.close()  # S3: completes the multipart upload of the *temporary* key
         self.target.fs.move(self.temp.path, self.target.path)  # rename, or CopyObject + DeleteObject
         self._committed = True
-        remove_stale_temp_siblings(self.target)
         return self.target
 
     def abort(self) -> None:
@@ -316,25 +317,59 @@ def is_temp_name(name: str) -> bool:
     return name.startswith(".") and name.endswith(TMP_SUFFIX)
 
 
-def remove_stale_temp_siblings(target: LakePath, older_than: timedelta = STALE_AFTER) -> list[str]:
-    """Delete the temporary files of ``target`` that dead writers left (older than ``older_than``).
-
-    Younger ones may belong to a writer still running (a retry racing a zombie): they are left alone.
-    """
-    cutoff = datetime.now(UTC) - older_than
+def remove_stale_temp_siblings(
+    target: LakePath, *, before: datetime, names: tuple[str, ...] = ()
+) -> list[str]:
+    """Delete the temporary files of ``target`` (and of the sibling files ``names``) last written before
+    ``before``: what an attempt killed earlier left. Newer ones belong to a live writer and stay.
+    Returns the URLs removed."""
+    prefixes = tuple(f".{name}." for name in (target.name, *names))
     removed: list[str] = []
-    prefix = f".{target.name}."
     for info in target.parent.children():
-        if info.type != pafs.FileType.File or not info.base_name.startswith(prefix):
+        if info.type != pafs.FileType.File or not info.base_name.startswith(prefixes):
             continue
         if not info.base_name.endswith(TMP_SUFFIX):
             continue
         mtime = _mtime(info)
-        if mtime is not None and mtime < cutoff:
+        if mtime is not None and mtime < before:
             with contextlib.suppress(OSError):
                 target.fs.delete_file(info.path)
                 removed.append(LakePath(target.fs, info.path).url)
     return removed
+
+
+def publish_file(source: Path, target: LakePath) -> None:
+    """Put the local file ``source`` at ``target`` in one step; ``source`` is consumed (moved, or deleted
+    once copied).
+
+    Locally the file is renamed to a temporary name beside the target (copied there when it sits on another
+    filesystem) and renamed over the target; on S3 it is streamed into a temporary object (multipart, in
+    parts) that a server-side copy then publishes. Memory stays at a few parts whatever the file's size.
+    """
+    out = AtomicOutput(target)
+    if target.is_local:
+        Path(target.parent.path).mkdir(parents=True, exist_ok=True)
+        try:
+            try:
+                Path(source).replace(out.temp.path)
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:
+                    raise
+                shutil.copyfile(source, out.temp.path)  # another filesystem: copy into the temporary name
+            target.fs.move(out.temp.path, target.path)
+        finally:
+            with contextlib.suppress(OSError):
+                out.temp.unlink()
+        return
+    try:
+        stream = out.open()
+        with Path(source).open("rb") as src:
+            while chunk := src.read(_COPY_CHUNK):
+                stream.write(chunk)
+        out.commit()
+    finally:
+        out.abort()  # no-op once committed
+    Path(source).unlink(missing_ok=True)  # published: consumed, as a local move would
 
 
 # -- reading: streams, row group by row group -----------------------------------------------------------

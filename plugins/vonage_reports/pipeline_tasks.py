@@ -118,6 +118,8 @@ def plan_daily(context: Mapping[str, Any], settings: Settings) -> list[dict[str,
         settings.products,
         configured_accounts(settings),
         include_subaccounts=settings.include_subaccounts,
+        include_message=settings.include_message,
+        show_concatenated=settings.show_concatenated,
     )
     try:
         check_retention(partitions, vonage_today(settings))
@@ -147,6 +149,7 @@ def load_partition(
     report: Mapping[str, Any], context: Mapping[str, Any], settings: Settings
 ) -> dict[str, Any]:
     from include.vonage_cdr.daily_load import load_report_partition
+    from include.vonage_cdr.normalize.limits import ReadLimits
     from vonage_reports.hooks import VonageReportsHook
     from vonage_reports.lake_storage import lake_for
 
@@ -159,6 +162,11 @@ def load_partition(
             lake=lake_for(settings),  # local directory or s3:// with CDR_LAKE_CONN_ID's credentials
             work_dir=settings.work_dir,
             airflow=_airflow_meta(context),
+            include_message=settings.include_message,
+            show_concatenated=settings.show_concatenated,
+            limits=ReadLimits(
+                settings.max_record_bytes, settings.max_decompressed_bytes, settings.max_compression_ratio
+            ),
         )
     finally:
         client.close()

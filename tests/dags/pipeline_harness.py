@@ -49,6 +49,7 @@ def configure_pipeline(
         "CDR_PRODUCTS": products,
         "CDR_LAKE_ROOT": str(tmp_path / "lake"),
         "CDR_WORK_DIR": str(tmp_path / "work"),
+        "CDR_REPORT_DIR": str(tmp_path / "reports"),
         "CDR_REPORT_POLL_SECONDS": "0.5",
         "CDR_REPORT_INITIAL_DELAY_SECONDS": "0.5",
         "CDR_SETTLEMENT_DELAY_HOURS": "0",

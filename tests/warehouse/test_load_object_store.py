@@ -7,7 +7,9 @@ migrated PostgreSQL. The server records the HTTP requests it receives, so the te
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -45,12 +47,20 @@ def _byte_range(entry: dict[str, Any]) -> tuple[int, int] | None:
 
 
 def test_the_loader_copies_from_object_storage_row_group_by_row_group(
-    s3_server: Any, s3_bucket: str, migrated_warehouse: Any
+    s3_server: Any, s3_bucket: str, migrated_warehouse: Any, tmp_path: Path
 ) -> None:
     lake = Lake(f"s3://{s3_bucket}/lake", s3=s3_server.options())
     target = lake.partition_file("SMS", START.date(), "abcd1234", "outbound")
-    normalized = normalize_records(records(), SMS, target, source_name="sync")
-    assert normalized.parquet_path == target and normalized.quarantine_path is not None
+    local = normalize_records(records(), SMS, tmp_path / target.name, source_name="sync")
+    assert local.quarantine_path is not None
+    lake.publish(target, local.parquet_path, local.quarantine_path)  # uploaded in parts, then swapped in
+    assert not local.parquet_path.exists()  # consumed: nothing of it is left on this machine
+    # a load back from the lake (a rebuild, another warehouse): the same counts, the files on S3
+    normalized = replace(
+        local,
+        parquet_path=target,
+        quarantine_path=lake.quarantine_file("SMS", START.date(), "abcd1234", "outbound"),
+    )
     size = target.info().size
     metadata = pq.ParquetFile(target.open_input_file()).metadata
     assert metadata.num_row_groups == 4

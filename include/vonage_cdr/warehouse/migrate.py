@@ -102,6 +102,11 @@ def render(migration: Migration, conn: psycopg.Connection, *, loader_role: str, 
         "loader_role_literal": sql.Literal(loader_role).as_string(conn),
         "analyst_role_literal": sql.Literal(analyst_role).as_string(conn),
     }
+    # {{analyst_pii_role}}: analysts who may also read message bodies (migration 0008). $CDR_ANALYST_PII_ROLE,
+    # else the analyst role's name + "_pii", so every analyst role name gets its own PII role.
+    pii_role = _check_role_name(os.environ.get("CDR_ANALYST_PII_ROLE") or f"{analyst_role}_pii")
+    values["analyst_pii_role"] = sql.Identifier(pii_role).as_string(conn)
+    values["analyst_pii_role_literal"] = sql.Literal(pii_role).as_string(conn)
 
     def substitute(match: re.Match[str]) -> str:
         key = match.group(1)
