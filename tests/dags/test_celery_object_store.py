@@ -8,8 +8,8 @@ its own local work directory, so a task that relied on a file another task left 
 
 Outcome checked: tasks ran on both workers; the warehouse equals the simulator's ground truth; the lake holds
 one Parquet object per partition under ``s3://<bucket>/lake/...``, the XCom of every load names it by URL, and
-the rows in the lake are the rows in the warehouse; no XCom names a local file and nothing is left in the
-workers' work directories.
+the rows in the lake are the rows in the warehouse; no XCom a task hands on names a local file, and nothing
+is left in the workers' work directories.
 
 Several minutes on a 2-core machine: marked ``slow`` (CI runs it; ``make test`` by default does not).
 """
@@ -112,7 +112,13 @@ def test_the_daily_dag_on_two_celery_workers_with_the_lake_on_object_storage(
             tis = cluster.task_instances(DAG_ID, run_id)
             assert state_now == "success", f"run ended {state_now}: {tis}\n{cluster.log_tails()}"
             loads = cluster.xcom_values(DAG_ID, run_id, "load_partition")
-            every_xcom = cluster.xcom_values(DAG_ID, run_id)
+            # what tasks hand to each other (the usage report's own output path is a final product, not read
+            # by another task: it is written on the worker that renders it, see docs/scaling.md)
+            handed_on = [
+                value
+                for task in ("plan", "prepare_warehouse", "request_report", "load_partition")
+                for value in cluster.xcom_values(DAG_ID, run_id, task)
+            ]
         finally:
             cluster.close()
     shutil.rmtree(state, ignore_errors=True)  # kept when the run failed: its logs/ tell why
@@ -149,8 +155,9 @@ def test_the_daily_dag_on_two_celery_workers_with_the_lake_on_object_storage(
         lake_rows == sum(int(load["rows_read"]) - int(load["rows_quarantined"]) for load in loads) == compared
     )
     assert lake.stale_temp_files() == []
-    # 4. Scratch stayed local and temporary: no XCom names a local file, the work directories are empty again.
-    local = [text for text in _strings(every_xcom) if text.startswith(("/", "file:"))]
+    # 4. Scratch stayed local and temporary: no XCom a task hands on names a local file; the work directories
+    # are empty again.
+    local = [text for text in _strings(handed_on) if text.startswith(("/", "file:"))]
     assert local == [], local
     for worker in cluster.workers:
         assert [p for p in cluster.work_dir(worker).rglob("*") if p.is_file()] == [], worker
