@@ -75,10 +75,11 @@ GROUP BY 1, 2
 
 INDEX_SIZES_SQL = """
 SELECT pi.relname AS parent_index, sum(pg_relation_size(ci.oid))::bigint AS size
-FROM pg_class pi
+FROM pg_index x
+JOIN pg_class pi ON pi.oid = x.indexrelid
 JOIN pg_inherits i ON i.inhparent = pi.oid
 JOIN pg_class ci ON ci.oid = i.inhrelid
-WHERE pi.relkind = 'I' AND pi.relnamespace = 'cdr'::regnamespace AND pi.relname LIKE 'sms\\_%'
+WHERE x.indrelid = 'cdr.sms'::regclass
 GROUP BY 1 ORDER BY 1
 """
 
