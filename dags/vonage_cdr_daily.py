@@ -48,6 +48,8 @@ LOAD_LABEL = (
         "retries": SETTINGS.task_retries,
         "retry_delay": SETTINGS.retry_delay,
         "retry_exponential_backoff": True,
+        # time on a worker per try (a deferred report's wait is bounded by its own deadline)
+        "execution_timeout": SETTINGS.task_execution_timeout,
     },
     params={"day": Param(None, type=["null", "string"], format="date", description=DAY_RULE)},
     tags=["vonage", "cdr", "daily"],
@@ -83,6 +85,7 @@ def vonage_cdr_daily() -> None:
         poll_interval=SETTINGS.report_poll_interval.total_seconds(),
         initial_delay=SETTINGS.report_initial_delay.total_seconds(),
         deadline=SETTINGS.report_deadline.total_seconds(),
+        report_registry_conn_id=SETTINGS.warehouse_conn_id,
         map_index_template=REPORT_LABEL,
     ).expand_kwargs(planned)
     settled >> reports

@@ -40,6 +40,7 @@ SYNC_LABEL = (
         "owner": "cdr-platform",
         "retries": SETTINGS.task_retries,
         "retry_delay": SETTINGS.retry_delay,
+        "execution_timeout": SETTINGS.sync_task_execution_timeout,
     },
     tags=["vonage", "cdr", "incremental"],
     doc_md=__doc__,

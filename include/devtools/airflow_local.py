@@ -444,7 +444,7 @@ def airflow_env(
             "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", os.defpath)]),
             "CDR_LAKE_ROOT": str(layout.lake),
             "CDR_WORK_DIR": str(layout.work),
-            "CDR_REPORT_DIR": str(layout.root / "reports"),
+            "CDR_REPORT_DIR": env.get("CDR_REPORT_DIR") or str(layout.root / "reports"),
             "CDR_SETTLEMENT_DELAY_HOURS": env.get("CDR_SETTLEMENT_DELAY_HOURS") or "0",
             "CDR_REPORT_POLL_SECONDS": env.get("CDR_REPORT_POLL_SECONDS") or "1",
             "CDR_REPORT_INITIAL_DELAY_SECONDS": env.get("CDR_REPORT_INITIAL_DELAY_SECONDS") or "1",

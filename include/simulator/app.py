@@ -30,6 +30,7 @@ from include.simulator.problems import (
     file_not_found,
     forbidden,
     malformed_json,
+    optional_part_missing,
     rate_limited,
     server_error,
     unauthorized,
@@ -141,6 +142,8 @@ async def get_records(request: web.Request) -> web.Response:
     now = sim.clock.now()
     q = validate(params, mode="sync", cfg=sim.config, now=now)
     _authorize(request, q.account_id)
+    if q.ids is not None and sim.faults.config.id_lookup_status is not None:
+        raise optional_part_missing(sim.faults.config.id_lookup_status, "id")
     body = await asyncio.get_running_loop().run_in_executor(
         None,
         lambda: records_page(sim.model, sim.codec, q, cursor=cursor, iv=iv, base_url=base_url(request),
@@ -162,11 +165,16 @@ async def create_report(request: web.Request) -> web.Response:
     caller = _authorize(request, q.account_id)
     fail = sim.faults.roll(sim.faults.config.failed_report_rate)
     r = sim.reports.create(q, caller.api_key, base_url(request), fail)
+    if sim.faults.drop_create_answer():
+        _abort(request)  # the report exists and is billed; the client never hears of it
+        return web.Response(status=500)
     return json_response(r.to_json())
 
 
 async def list_reports(request: web.Request) -> web.Response:
     sim: Simulator = request.app[SIM]
+    if sim.faults.config.list_reports_status is not None:
+        raise optional_part_missing(sim.faults.config.list_reports_status, "list")
     qp = request.query
     account_id = qp.get("account_id")
     if not account_id:

@@ -65,6 +65,13 @@ class FaultConfig:
     failed_report_rate: float = 0.0
     # sync cursors expire this many simulated seconds after being issued (None = never)
     cursor_ttl_seconds: float | None = None
+    # -- an implementation without the optional parts (include/simulator/README.md, "Faults") ---------
+    # GET /v2/reports answers this status with a problem body (e.g. 404: no list endpoint); None = works
+    list_reports_status: int | None = None
+    # sync id-mode lookups (`id=`) answer this status (e.g. 422: ids not supported); None = work
+    id_lookup_status: int | None = None
+    # the next N POST /v2/reports create their report, then the connection is closed without an answer
+    drop_create_answers: int = 0
 
 
 Pace = Literal["fast", "vonage"]

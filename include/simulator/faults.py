@@ -53,3 +53,14 @@ class FaultState:
                 return limit
             q.append(now)
             return None
+
+    # -- optional parts missing, lost answers (FaultConfig.list_reports_status ... drop_create_answers) --
+    def drop_create_answer(self) -> bool:
+        """True for the first ``drop_create_answers`` creates under the current FaultConfig."""
+        with self._lock:
+            if getattr(self, "_drops_config", None) is not self.config:
+                self._drops_config, self._drops = self.config, 0
+            if self._drops >= self.config.drop_create_answers:
+                return False
+            self._drops += 1
+            return True

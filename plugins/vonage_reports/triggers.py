@@ -47,7 +47,9 @@ class VonageReportTrigger(BaseTrigger):
     """Fires one event: ``{"status": "done" | "expired" | "deadline" | "error", "request_id", ...}``.
 
     "done" carries ``report`` (the small summary dict, terminal status included); the operator decides
-    what FAILED/TRUNCATED mean. Transient errors (5xx, 429, timeouts) only delay the next poll.
+    what FAILED/TRUNCATED mean. Transient errors (5xx, 429, timeouts) only delay the next poll; any other
+    error ends polling with "error" and the error's class name (the operator fails at once, without
+    retries, on AuthenticationError/AuthorizationError).
     """
 
     def __init__(

@@ -55,6 +55,7 @@ def configure_pipeline(
         "CDR_SETTLEMENT_DELAY_HOURS": "0",
         "CDR_TASK_RETRIES": "1",
         "CDR_RETRY_DELAY_SECONDS": "1",
+        "CDR_OWNER_ROLE": roles.owner,
         "CDR_LOADER_ROLE": roles.loader,
         "CDR_ANALYST_ROLE": roles.analyst,
         **({"CDR_ACCOUNTS": accounts} if accounts else {}),

@@ -345,7 +345,8 @@ def render(relations: dict[str, Relation], restricted: set[tuple[str, str]] | No
     lines += ["## Product tables (schema `cdr`)", ""]
     lines += [
         "One table per Reports API product, partitioned by UTC month of `event_time` (partitions named "
-        "`<table>_pYYYYMM`, created 2 months ahead by `cdr.ensure_partitions`).",
+        "`<table>_pYYYYMM`, created up to 2 months ahead by the migrations and by each load for its own "
+        "table through `cdr.ensure_product_partitions`).",
         "",
         "| Table | Product | Event time | Kept by Vonage |",
         "|---|---|---|---|",

@@ -30,8 +30,9 @@ The COPY payload is built by Arrow, not by Python per value: each batch's column
 (escaped, ``\\N`` for NULL) and joined into one buffer with vectorised string kernels, then handed to
 psycopg's ``Copy.write``. Memory holds one batch at a time.
 
-Monthly partitions are created first in their own short transaction (``cdr.ensure_partitions``), so the
-partition lock is not held for the length of the load.
+Monthly partitions of the product's table are created first in their own short transaction
+(``cdr.ensure_product_partitions``), so the partition lock is not held for the length of the load and no
+other table is locked.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from include.vonage_cdr.normalize.core import ABSENT_COLUMNS_KEY
 from include.vonage_cdr.normalize.errors import IncompleteFile
 from include.vonage_cdr.products import Product
 from include.vonage_cdr.storage import Location, open_parquet, open_text, row_group_batches
+from include.vonage_cdr.warehouse.connect import connect
 
 log = logging.getLogger(__name__)
 
@@ -284,10 +286,16 @@ def _copy_quarantine(conn: psycopg.Connection, load_id: int, req: LoadRequest, p
     return rows
 
 
-def ensure_partitions(conn: psycopg.Connection, low: datetime, high: datetime) -> int:
-    """Create the monthly partitions for [low, high] in a short transaction of its own."""
+def ensure_partitions(conn: psycopg.Connection, table: str, low: datetime, high: datetime) -> int:
+    """Create the monthly partitions of ``cdr.<table>`` for [low, high] in a short transaction of its own.
+
+    Only that table is locked, and only when a month is missing: other products' loads and analysts'
+    reads of other tables never wait on it (``cdr.ensure_product_partitions``).
+    """
     with conn.transaction():
-        row = conn.execute(_sql("load_ensure_partitions.sql"), {"from": low, "to": high}).fetchone()
+        row = conn.execute(
+            _sql("load_ensure_partitions.sql"), {"table": table, "from": low, "to": high}
+        ).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -318,7 +326,7 @@ def load_normalized(
     window_end = _aware("window_end", req.window_end)
     _aware("started_at", req.started_at)
     if isinstance(conn_or_dsn, str):
-        with psycopg.connect(conn_or_dsn, autocommit=True) as conn:
+        with connect(conn_or_dsn, autocommit=True) as conn:  # bounded session (warehouse/connect.py)
             return _load(conn, req, result, window_start, window_end, extra_sql_in_txn)
     conn = conn_or_dsn
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
@@ -339,7 +347,7 @@ def _load(
     names, absent = _carried_columns(product, result.parquet_path)
     low = min(window_start, result.event_time_min or window_start)
     high = max(window_end, result.event_time_max or window_end) + PARTITION_MARGIN
-    partitions_created = ensure_partitions(conn, low, high)
+    partitions_created = ensure_partitions(conn, product.table, low, high)
     airflow = dict(req.airflow or {})
     direction = req.direction or ""
     stage = sql.Identifier(STAGE_TABLE)

@@ -153,6 +153,11 @@ INSERT INTO cdr.settings (name, value, description) VALUES
      'Currency Vonage invoices the account in. Records whose currency column is empty (e.g. NUMBER-INSIGHT, '
      'inbound SMS) are priced in it; the views count such records as assumed_currency_cdr_count.')
 ON CONFLICT (name) DO NOTHING;
+-- The description 0002 stored pointed at a document outside the repository; say where the price comes from.
+UPDATE cdr.settings
+SET description = 'Pay-as-you-go price of one CDR retrieved from the Reports API (0.0004 EUR per CDR: '
+                  'docs/vonage-reports-api.md, Pricing). Change it for another plan.'
+WHERE name = 'reports_api_price_per_cdr';
 
 CREATE FUNCTION analytics.round_money(amount numeric, currency_code text) RETURNS numeric
 LANGUAGE sql
@@ -673,5 +678,11 @@ COMMENT ON COLUMN analytics.load_costs.currency IS 'Currency of reports_api_cost
 SELECT cdr.apply_analyst_privileges({{analyst_role_literal}}, {{analyst_pii_role_literal}});
 GRANT SELECT ON ALL TABLES IN SCHEMA analytics TO {{analyst_role}};
 GRANT EXECUTE ON FUNCTION analytics.round_money(numeric, text) TO {{analyst_role}};
+-- The pipelines' runtime login renders the usage and cost report from these views at the end of the daily
+-- DAG, so the loader role reads them too (read only: it writes nothing in analytics).
+GRANT USAGE ON SCHEMA analytics TO {{loader_role}};
+GRANT SELECT ON ALL TABLES IN SCHEMA analytics TO {{loader_role}};
+GRANT EXECUTE ON FUNCTION analytics.round_money(numeric, text) TO {{loader_role}};
+ALTER DEFAULT PRIVILEGES FOR ROLE {{owner_role}} IN SCHEMA analytics GRANT SELECT ON TABLES TO {{loader_role}};
 
 RESET ROLE;
