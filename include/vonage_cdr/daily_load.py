@@ -1,7 +1,9 @@
 """Load one completed async report: download, normalize, merge into PostgreSQL, publish to the Parquet lake.
 
 The Airflow task around this is a thin wrapper; everything here is testable without a scheduler.
-XCom carries the report's id and this function's counts, never rows.
+XCom carries the report's id, this function's counts and the lake file's URL (``file:///...`` or
+``s3://...``), never rows or local paths: the report is downloaded here, into this task's local work
+directory, because the task before (the report request) may have run on another worker.
 
 A day is loaded only when the file is shown complete: a TRUNCATED report is refused (``ReportTruncated``:
 split the window), and the rows read (typed + quarantined, duplicates included) must equal the report's
@@ -182,7 +184,7 @@ def load_report_partition(
         "day": day.isoformat(),
         "report_request_id": current.request_id,
         "replaced_expired_report": replaced_from,
-        "parquet_path": str(target),
+        "parquet_path": target.url,  # file:///... or s3://bucket/...
         "load_id": load.load_id,
         "rows_read": load.rows_read,
         "rows_inserted": load.rows_inserted,

@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from include.vonage_cdr.lake_url import parse_lake_root
 from include.vonage_cdr.products import DEFAULT_PRODUCTS, PRODUCTS
 
 if TYPE_CHECKING:
@@ -81,7 +82,8 @@ class Settings:
     include_subaccounts: bool = False
     vonage_conn_id: str = "vonage_default"
     warehouse_conn_id: str = "cdr_warehouse"
-    lake_root: Path = PROJECT_ROOT / ".state" / "lake"
+    lake_root: str = str(PROJECT_ROOT / ".state" / "lake")  # a directory, file:///dir or s3://bucket/prefix
+    lake_conn_id: str | None = None  # Airflow `aws` connection with the object store's credentials
     work_dir: Path = PROJECT_ROOT / ".state" / "work"
     api_pool: str = "vonage_reports_api"
     task_retries: int = 3
@@ -173,12 +175,17 @@ class Settings:
                 ("CDR_OWNER_ROLE", "owner_role"),
                 ("CDR_LOADER_ROLE", "loader_role"),
                 ("CDR_ANALYST_ROLE", "analyst_role"),
+                ("CDR_LAKE_CONN_ID", "lake_conn_id"),
             ):
                 if (raw := get(name)) is not None:
                     kwargs[attr] = raw
-            for name, attr in (("CDR_LAKE_ROOT", "lake_root"), ("CDR_WORK_DIR", "work_dir")):
-                if (raw := get(name)) is not None:
-                    kwargs[attr] = Path(raw)
+            if (raw := get("CDR_LAKE_ROOT")) is not None:
+                try:
+                    kwargs["lake_root"] = parse_lake_root(raw).url if "://" in raw else raw
+                except ValueError as exc:
+                    raise SettingsError(f"CDR_LAKE_ROOT: {exc}") from exc
+            if (raw := get("CDR_WORK_DIR")) is not None:
+                kwargs["work_dir"] = Path(raw)
             for name, attr in (
                 ("CDR_DB_CONNECT_TIMEOUT_SECONDS", "db_connect_timeout"),
                 ("CDR_DB_STATEMENT_TIMEOUT_SECONDS", "db_statement_timeout"),
@@ -325,6 +332,10 @@ class Settings:
             )
         if self.sync_interval <= timedelta(0):
             raise SettingsError("CDR_SYNC_INTERVAL_MINUTES must be positive")
+        if self.lake_conn_id and parse_lake_root(self.lake_root).scheme == "file":
+            raise SettingsError(
+                "CDR_LAKE_CONN_ID is set but CDR_LAKE_ROOT is a local path: set CDR_LAKE_ROOT=s3://bucket/prefix"
+            )
         if self.sync_overlap < timedelta(0) or self.sync_safety_margin < timedelta(0):
             raise SettingsError("CDR_SYNC_OVERLAP_MINUTES and CDR_SYNC_SAFETY_MARGIN_MINUTES must be >= 0")
         if self.max_record_bytes < 1024 or self.max_decompressed_bytes < 1 or self.max_compression_ratio < 1:

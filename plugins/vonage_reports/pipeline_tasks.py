@@ -220,11 +220,11 @@ def load_partition(
     from airflow.sdk.exceptions import AirflowFailException
 
     from include.vonage_cdr.daily_load import load_report_partition
-    from include.vonage_cdr.lake import Lake
     from include.vonage_cdr.normalize.limits import ReadLimits
     from include.vonage_cdr.settings import SettingsError
     from include.vonage_cdr.warehouse.connect import explained_timeouts
     from vonage_reports.hooks import VonageReportsHook, fail_fast_on_credentials
+    from vonage_reports.lake_storage import lake_for
 
     try:  # these end up in directory names: refuse before anything is created
         check_account_id(str(report.get("account_id")), "report account_id")
@@ -241,7 +241,7 @@ def load_partition(
             client,
             dsn,
             report,
-            lake=Lake(settings.lake_root),
+            lake=lake_for(settings),  # local directory or s3:// with CDR_LAKE_CONN_ID's credentials
             work_dir=settings.work_dir,
             airflow=airflow_meta(context),
             include_message=settings.include_message,

@@ -52,13 +52,13 @@ from typing import Any, Literal
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from psycopg import sql
 
 from include.vonage_cdr.normalize import NormalizeResult, parquet_schema
 from include.vonage_cdr.normalize.core import ABSENT_COLUMNS_KEY
 from include.vonage_cdr.normalize.errors import IncompleteFile
 from include.vonage_cdr.products import Product
+from include.vonage_cdr.storage import Location, open_parquet, open_text, row_group_batches
 from include.vonage_cdr.warehouse.connect import connect
 
 log = logging.getLogger(__name__)
@@ -182,13 +182,13 @@ def _aware(name: str, value: datetime) -> datetime:
     return value
 
 
-def _carried_columns(product: Product, path: Path) -> tuple[list[str], set[str]]:
+def _carried_columns(product: Product, path: Location) -> tuple[list[str], set[str]]:
     """The file's columns, and the registry columns it does not carry (absent: unknown, kept on merge).
 
     Every file column must be known to the product; a lake file may predate newer registry columns, which
     then count as absent, like the columns its source lacked (``vonage_cdr.absent_columns``).
     """
-    parquet = pq.ParquetFile(path)
+    parquet = open_parquet(path)  # a local file, or a lake file on object storage (footer only)
     names = parquet.schema_arrow.names
     allowed = set(parquet_schema(product).names)
     unknown = [n for n in names if n not in allowed]
@@ -232,25 +232,26 @@ def _merge_sql(
 
 
 def _copy_parquet(
-    conn: psycopg.Connection, stage: sql.Identifier, path: Path, names: list[str], absent: set[str]
+    conn: psycopg.Connection, stage: sql.Identifier, path: Location, names: list[str], absent: set[str]
 ) -> int:
     """COPY the carried columns of the file into staging (absent ones stay NULL there and are not used)."""
     carried = [n for n in names if n not in absent]
-    parquet = pq.ParquetFile(path)
+    parquet = open_parquet(path)
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         stage, sql.SQL(", ").join(sql.Identifier(n) for n in carried)
     )
     rows = 0
     with conn.cursor() as cur, cur.copy(statement) as copy:
-        for batch in parquet.iter_batches(batch_size=COPY_BATCH_ROWS, columns=carried):
+        # one row group at a time: bounded memory, and one ranged read per row group on object storage
+        for batch in row_group_batches(parquet, batch_size=COPY_BATCH_ROWS, columns=carried):
             if batch.num_rows:
                 copy.write(copy_text(batch))
                 rows += batch.num_rows
     return rows
 
 
-def _quarantine_rows(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as fh:
+def _quarantine_rows(path: Location) -> Iterator[dict[str, Any]]:
+    with open_text(path) as fh:
         for line in fh:
             if line.strip():
                 yield json.loads(line)
@@ -261,7 +262,7 @@ def _no_nul(text: str | None) -> str | None:
     return None if text is None else text.replace("\x00", "\\x00")
 
 
-def _copy_quarantine(conn: psycopg.Connection, load_id: int, req: LoadRequest, path: Path) -> int:
+def _copy_quarantine(conn: psycopg.Connection, load_id: int, req: LoadRequest, path: Location) -> int:
     rows = 0
     with conn.cursor() as cur, cur.copy(_sql("load_quarantine_copy.sql")) as copy:
         for row in _quarantine_rows(path):
