@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.9
 export PYTHONPATH := $(CURDIR):$(CURDIR)/plugins
 
-.PHONY: help install test lint format lock demo sandbox bench airflow migrate docs clean
+.PHONY: help install test lint format lock demo sandbox bench airflow migrate docs clean soak
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ demo: install ## run the daily and incremental DAGs end to end on the simulator 
 
 airflow: install ## the Airflow UI (airflow standalone) with the simulator and the demo warehouse; Ctrl-C stops all
 	$(BIN)/python -m include.devtools.airflow_local $(AIRFLOW_ARGS)
+
+soak: install ## days of both DAGs under injected faults + a killed load, then compare with the ground truth (SOAK_ARGS)
+	$(BIN)/python -m include.devtools.soak $(SOAK_ARGS)
 
 sandbox: install ## run the Reports API simulator in the foreground (PORT, VONAGE_API_KEY, VONAGE_API_SECRET)
 	$(BIN)/python -m include.simulator

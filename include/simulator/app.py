@@ -247,6 +247,7 @@ def _faulty_copy(sim: Simulator, r: Report) -> Path | None:
         missing_rate=cfg.missing_column_rate,
         renamed_rate=cfg.renamed_column_rate,
         undecodable_rate=cfg.undecodable_row_rate,
+        malformed_rate=cfg.malformed_row_rate,
         columns=cfg.column_fault_columns,
     )
     if not plan.any or r.file_path is None:

@@ -72,6 +72,7 @@ class FaultConfig:
     renamed_column_rate: float = 0.0  # one header name changed, e.g. total_price -> totalPrice
     column_fault_columns: tuple[str, ...] = ()  # columns those two may pick (empty: any column of the file)
     undecodable_row_rate: float = 0.0  # one row carries bytes that are not UTF-8
+    malformed_row_rate: float = 0.0  # one row has a field too few (its last value is missing)
     # 429 bursts on top of the documented limits: a request starts one with this probability, and the
     # account's next `rate_limit_burst_requests - 1` requests are answered 429 too
     rate_limit_burst_rate: float = 0.0

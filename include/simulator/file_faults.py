@@ -1,5 +1,5 @@
 """File faults: the copy of a report ZIP served for one download is short, lacks or renames a column, or
-carries a row that is not UTF-8, while the report still promises `items_count` records.
+carries a row that is not UTF-8 or has a field too few, while the report still promises `items_count` records.
 
 Why: a loader that trusts the archive's checksums alone would load such a file as complete. These are the
 files users meet in practice (a cut export, a header-only CSV, an empty archive, a schema change, a stray
@@ -41,11 +41,19 @@ class FilePlan:
     missing_column: bool = False
     renamed_column: bool = False
     undecodable_row: bool = False
+    malformed_row: bool = False
     columns: tuple[str, ...] = ()  # columns the column faults may pick (empty: any)
 
     @property
     def any(self) -> bool:
-        return bool(self.short or self.missing_column or self.renamed_column or self.undecodable_row)
+        faults = (
+            self.short,
+            self.missing_column,
+            self.renamed_column,
+            self.undecodable_row,
+            self.malformed_row,
+        )
+        return any(faults)
 
 
 def plan_download(
@@ -59,6 +67,7 @@ def plan_download(
     missing_rate: float,
     renamed_rate: float,
     undecodable_rate: float,
+    malformed_rate: float = 0.0,
     columns: tuple[str, ...] = (),
 ) -> FilePlan:
     """Roll the file faults of download number `attempt` of the report identified by `report_key`.
@@ -73,9 +82,10 @@ def plan_download(
         short = kinds[key64(key, "kind") % len(kinds)]
     missing = _unit(key, "missing") < missing_rate
     renamed = not missing and _unit(key, "renamed") < renamed_rate
-    undecodable = items > 0 and short not in ("header_only", "empty_zip", "no_csv")
-    undecodable = undecodable and _unit(key, "undecodable") < undecodable_rate
-    return FilePlan(key, short, missing, renamed, undecodable, tuple(columns))
+    rows_served = items > 0 and short not in ("header_only", "empty_zip", "no_csv")
+    undecodable = rows_served and _unit(key, "undecodable") < undecodable_rate
+    malformed = rows_served and _unit(key, "malformed") < malformed_rate
+    return FilePlan(key, short, missing, renamed, undecodable, malformed, tuple(columns))
 
 
 def renamed(name: str) -> str:
@@ -127,6 +137,7 @@ def write_faulty_copy(src: Path, dest: Path, plan: FilePlan, items: int) -> list
         if plan.short:
             applied.append(f"short_file:{plan.short}")
         bad_row = key64(plan.key, "row") % keep if plan.undecodable_row and keep > 0 else None
+        short_row = key64(plan.key, "short-row") % keep if plan.malformed_row and keep > 0 else None
         written = 0
         column_done = False
         for info in zin.infolist():
@@ -149,7 +160,8 @@ def write_faulty_copy(src: Path, dest: Path, plan: FilePlan, items: int) -> list
                 for row in rows:
                     if written >= keep:
                         break
-                    line = _csv_line([v for i, v in enumerate(row) if i != drop])
+                    values = [v for i, v in enumerate(row) if i != drop]
+                    line = _csv_line(values[:-1] if written == short_row else values)
                     if written == bad_row:
                         line = _spoil(line)
                     out.write(line)
@@ -158,4 +170,6 @@ def write_faulty_copy(src: Path, dest: Path, plan: FilePlan, items: int) -> list
         applied.append("missing_column" if plan.missing_column else "renamed_column")
     if bad_row is not None and written > bad_row:
         applied.append("undecodable_row")
+    if short_row is not None and written > short_row:
+        applied.append("malformed_row")
     return applied

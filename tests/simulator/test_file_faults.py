@@ -108,6 +108,18 @@ def test_an_undecodable_row_spoils_one_line_and_keeps_the_count(sim):
     assert s.fault_counts() == {"undecodable_row": 1}
 
 
+def test_a_malformed_row_has_one_field_too_few(sim):
+    s = sim()
+    href, items = _report(s)
+    good = _rows(_download(s, href))
+    s.set_faults(FaultConfig(rate_limit=False, malformed_row_rate=1.0))
+    rows = _rows(_download(s, href))
+    assert len(rows) == items + 1 and rows[0] == good[0]
+    short = [i for i, row in enumerate(rows) if len(row) != len(good[0])]
+    assert len(short) == 1 and rows[short[0]] == good[short[0]][:-1]
+    assert s.fault_counts() == {"malformed_row": 1}
+
+
 def test_429_bursts_last_the_configured_number_of_requests(sim):
     s = sim(
         faults=FaultConfig(rate_limit=False, seed=3, rate_limit_burst_rate=0.15, rate_limit_burst_requests=3)
