@@ -43,7 +43,7 @@ def password_server() -> Iterator[LocalPostgres]:
 def _forms(value: str, user: str) -> list[bytes]:
     """The value as it could appear: plain, URL-quoted, and inside a Basic auth header (base64)."""
     basic = base64.b64encode(f"{user}:{value}".encode()).decode()
-    return sorted({value.encode(), quote(value, safe="").encode(), basic.encode(), basic[:24].encode()})
+    return sorted({value.encode(), quote(value, safe="").encode(), basic.encode()})
 
 
 def _file_hits(root: Path, needles: list[bytes]) -> tuple[int, list[str]]:

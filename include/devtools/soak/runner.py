@@ -205,14 +205,12 @@ class Soak:
                 )
             login = {**params, "user": self.login_role, "password": self.password}
             self.login_dsn = make_conninfo(**login)
+            if self.cfg.keep_warehouse and server is None:
+                roles = [self.login_role, self.analyst_role, self.loader_role]
+                self.kept = {"database": dbname, "roles": roles}
             yield dsn
         finally:
-            if self.cfg.keep_warehouse and server is None:
-                self.kept = {
-                    "database": dbname,
-                    "roles": [self.login_role, self.analyst_role, self.loader_role],
-                }
-            else:
+            if not self.kept:
                 self._drop(server_dsn, dbname)
             if server is not None:
                 server.stop()
