@@ -12,9 +12,11 @@ bug cannot hide itself. Definitions, per product and account over the soaked day
 * unexpected: a row inside the soaked days whose id the ground truth does not have.
 
 ``checkpoint`` is the stricter check run right after each daily load of a day: the partition must equal the
-ground truth as of its report's creation, except where the load itself said why not (rows it quarantined,
-a column the file lacked filled as unknown for records new in that load, a renamed column kept in extras).
-Any other difference is *silent*: the load reported success with wrong billing data.
+ground truth as of its report's creation, except where the load itself said why not: rows it quarantined,
+and for a column the file lacked (listed in the ledger) the value stored before the load, kept, or NULL
+(unknown) for a record new in that load; a renamed column's values kept in extras under the new name.
+Any other difference is *silent*: the load reported success with wrong billing data (e.g. a stored price
+overwritten with NULL, or a short file loaded as a complete day).
 """
 
 from __future__ import annotations
@@ -208,10 +210,25 @@ class Checkpoint:
         return self.silent_missing + self.silent_stale
 
 
+Snapshot = dict[str, dict[str, dict[str, Any]]]  # product -> record id -> column -> value
+
+
+def snapshot(dsn: str, products: Sequence[str], account: str, day: date) -> Snapshot:
+    """The stored rows of `day` before a load, to tell a kept value from an overwritten one."""
+    start = datetime.combine(day, time(0), tzinfo=UTC)
+    out: Snapshot = {}
+    with psycopg.connect(dsn) as conn:
+        for name in products:
+            product = get_product(name)
+            rows = _warehouse_rows(conn, product, account, start, start + timedelta(days=1))
+            out[product.name] = {r[product.record_id_column.name]: r for r in rows}
+    return out
+
+
 def _latest_loads(conn: psycopg.Connection, product: str, account: str, day: date) -> dict[str, tuple]:
     start = datetime.combine(day, time(0), tzinfo=UTC)
     rows = conn.execute(
-        "SELECT DISTINCT ON (direction) direction, load_id, report_request_id, started_at, rows_quarantined, "
+        "SELECT DISTINCT ON (direction) direction, load_id, report_request_id, rows_quarantined, "
         "unknown_columns, missing_columns FROM cdr.load_ledger WHERE product = %s AND account_id = %s "
         "AND mode = 'async' AND window_start = %s ORDER BY direction, load_id DESC",
         (product, account, start),
@@ -226,11 +243,12 @@ def checkpoint(
     account: str,
     day: date,
     expected_columns: Callable[[str, str | None], set[str]],
+    before: Snapshot,
 ) -> Checkpoint:
     """Check each partition of `day` against the ground truth as of its latest daily load's report.
 
     `expected_columns(product, direction)`: the columns Vonage's file carries for that partition (a missing
-    one is a fault the load must have noticed).
+    one is a fault the load must have noticed). `before`: the day's rows before the run (`snapshot`).
     """
     from include.vonage_cdr.client.timestamps import parse_vonage_timestamp
 
@@ -245,12 +263,12 @@ def checkpoint(
                 load = loads.get(direction or "")
                 if load is None or load[1] not in received:
                     continue
-                _, request_id, started, quarantined, unknown, missing = load
+                _, request_id, quarantined, unknown, missing = load
                 truth = sim.ground_truth(account, name, day, direction=direction, as_of=received[request_id])
                 lacking = {c for c in missing or () if c in expected_columns(name, direction)}
                 part = _check_partition(
                     conn, product, account, start, direction, expected_rows(product, truth),
-                    started, int(quarantined), set(unknown or ()), lacking,
+                    before.get(product.name, {}), int(quarantined), set(unknown or ()), lacking,
                 )  # fmt: skip
                 result.add(part)
     return result
@@ -263,7 +281,7 @@ def _check_partition(
     start: datetime,
     direction: str | None,
     expected: dict[str, dict[str, Any]],
-    load_started: datetime,
+    before: dict[str, dict[str, Any]],
     quarantined: int,
     unknown: set[str],
     lacking: set[str],
@@ -275,7 +293,7 @@ def _check_partition(
     if direction and product.has_column("direction"):
         filters.append(sql.SQL("{} = %s").format(sql.Identifier(product.column("direction").name)))
         params.append(direction)
-    query = sql.SQL("SELECT {}, extras, _first_loaded_at FROM {} WHERE {}").format(
+    query = sql.SQL("SELECT {}, extras FROM {} WHERE {}").format(
         sql.SQL(", ").join(sql.Identifier(c) for c in cols),
         sql.Identifier("cdr", product.table),
         sql.SQL(" AND ").join(filters),
@@ -283,7 +301,7 @@ def _check_partition(
     id_col = product.record_id_column.name
     actual = {}
     for values in conn.execute(query, params).fetchall():
-        row = dict(zip([*cols, "extras", "_first_loaded_at"], values, strict=True))
+        row = dict(zip([*cols, "extras"], values, strict=True))
         row["extras"] = {k: v for k, v in (row["extras"] or {}).items() if v not in ("", None)}
         actual[row[id_col]] = row
     out = Checkpoint(partitions=1, records=len(expected))
@@ -298,13 +316,13 @@ def _check_partition(
         have = actual.get(record_id)
         if have is None:
             continue
-        new_in_load = have["_first_loaded_at"] >= load_started
+        stored = before.get(record_id, {})  # empty: the record is new in this load
         silent, flagged = [], []
         for key in (k for k in want if want[k] != have.get(k)):
             if key == "extras" and set(have["extras"]) - set(want["extras"]) <= unknown:
                 flagged.append(key)  # a renamed column's values kept in extras under the new name
-            elif key != "extras" and by_name[key].source in lacking and have[key] is None and new_in_load:
-                flagged.append(key)  # absent in the file: unknown for a record first seen in this load
+            elif key != "extras" and by_name[key].source in lacking and have[key] == stored.get(key):
+                flagged.append(key)  # absent in the file: the stored value kept (NULL, unknown, if new)
             else:
                 silent.append(key)
         if silent:

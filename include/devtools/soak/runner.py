@@ -42,7 +42,15 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from include.devtools.local_postgres import LocalPostgres
-from include.devtools.soak.compare import Checkpoint, Comparison, checkpoint, compare, late_updates
+from include.devtools.soak.compare import (
+    Checkpoint,
+    Comparison,
+    Snapshot,
+    checkpoint,
+    compare,
+    late_updates,
+    snapshot,
+)
 from include.devtools.soak.faults import TIMEOUT_CLIENT_SECONDS, soak_faults
 from include.devtools.soak.kill import KillOutcome, kill_mid_copy, task_context
 from include.simulator import Account, SimClock, Simulator, SimulatorConfig
@@ -330,13 +338,16 @@ class Soak:
     def run_daily(self, day: date, why: str) -> bool:
         """One daily run for `day` (re-run if it fails), then the checkpoint of what it loaded."""
         logical = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
-        ok = self._run(
-            f"daily {day} ({why})",
-            lambda: self.daily.test(logical_date=logical, run_conf={"day": day.isoformat()}),
-            DAILY_DAG,
-        )
+        before: Snapshot = {}
+
+        def attempt() -> Any:
+            before.clear()
+            before.update(snapshot(self.admin_dsn, self.products, API_KEY, day))
+            return self.daily.test(logical_date=logical, run_conf={"day": day.isoformat()})
+
+        ok = self._run(f"daily {day} ({why})", attempt, DAILY_DAG)
         if ok:
-            check = checkpoint(self.sim, self.admin_dsn, self.products, API_KEY, day, _file_columns)
+            check = checkpoint(self.sim, self.admin_dsn, self.products, API_KEY, day, _file_columns, before)
             self.stats.checks.add(check)
             if check.silent:
                 self.say(f"    daily {day} ({why}) loaded wrong data silently: {check.examples[0]}")
