@@ -84,7 +84,7 @@ def load_report_partition(
         download_seconds = time.monotonic() - t0
 
         target = lake.partition_file(product.name, day, req.account_id, req.direction)
-        result = normalize_zip(zip_path, product, target)  # written beside, then swapped in atomically
+        result = normalize_zip(zip_path, product, target, direction=req.direction)
         load = load_normalized(
             dsn,
             LoadRequest(

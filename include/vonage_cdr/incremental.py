@@ -198,7 +198,9 @@ def sync_partition(
 
         with tempfile.TemporaryDirectory(dir=work_dir, prefix="sync-") as tmp:
             source = f"sync:{part.product}:{part.account_id}:{window_start.isoformat()}"
-            result = normalize_records(records(), product, Path(tmp) / "window.parquet", source_name=source)
+            result = normalize_records(
+                records(), product, Path(tmp) / "window.parquet", source_name=source, direction=part.direction
+            )
             download_seconds = time.monotonic() - t0
             load = load_normalized(
                 dsn,

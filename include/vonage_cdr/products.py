@@ -9,6 +9,24 @@ Sources: shared/reference/reports-api-contract.md sections 6 and 7 (real files, 
 2026 Node SDK) and seed 003 (Video API usage). Where the contract marks a fact as inferred (I), the column is
 still listed so it lands typed; anything the API sends that is not listed here lands in the table's ``extras``
 JSON column instead of being dropped.
+
+Which columns a file must carry (``Product.required_sources``, ``Product.expected_sources``): an absent column
+is *unknown*, never NULL, so every column is classified per product:
+
+* **required** - the record's identity and what billing needs: ``account_id`` (billing groups by it), the
+  record id ``id``, the event-time column, and the product's price and currency columns (``total_price`` or
+  ``price`` and ``currency``; none for VOICE-FAILED and SMS-TRAFFIC-CONTROL, which carry no price). A file
+  without one of them is refused with an error naming the file, the product and the columns;
+* **optional** - absent from ordinary files by design: ``message_body`` (only with ``include_message``),
+  ``concatenated`` (only with ``show_concatenated``), columns only some API versions send (MESSAGES'
+  Node-SDK-only pricing/workflow columns, VERIFY-API's newer ``status`` beside ``verify_status``) and the
+  guessed NUMBER-INSIGHT-V2 columns. Their absence is not reported;
+* **expected** - everything else. Their absence is recorded in the ledger's ``missing_columns``.
+
+For SMS and MESSAGES an inbound file carries fewer columns than an outbound one (contract of each product,
+see docs/vonage-reports-api.md); ``inbound_sources`` lists them, so an inbound file is not reported as
+missing the outbound-only columns. Whatever the class, a column a file did not carry keeps the value already
+stored for the record on a re-load (see :mod:`include.vonage_cdr.warehouse.load`).
 """
 
 from __future__ import annotations
@@ -20,6 +38,7 @@ from typing import Literal
 
 ColumnType = Literal["text", "timestamptz", "integer", "bigint", "numeric", "boolean"]
 Direction = Literal["required", "optional", "forbidden"]
+Presence = Literal["required", "expected", "optional"]
 
 COLUMN_TYPES: tuple[str, ...] = ("text", "timestamptz", "integer", "bigint", "numeric", "boolean")
 
@@ -66,6 +85,7 @@ class Product:
     record_id: str
     event_time: str
     columns: tuple[Column, ...]
+    #: approximate retention for display; the exact rule is ``retention_months`` when set (calendar months)
     retention_days: int
     settles_within_hours: int
     price_column: str | None
@@ -75,10 +95,24 @@ class Product:
     from_column: str | None
     to_column: str | None
     network_column: str | None
+    #: Vonage keeps records this many calendar months (None: ``retention_days`` days, e.g. VIDEO-API)
+    retention_months: int | None = 13
+    #: wire columns a file may lack by design (see the module docstring); never reported as missing
+    optional_sources: frozenset[str] = frozenset()
+    #: wire columns an inbound file carries, for products whose inbound files are narrower (SMS, MESSAGES)
+    inbound_sources: frozenset[str] | None = None
     _by_source: Mapping[str, Column] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_source", MappingProxyType({c.source: c for c in self.columns}))
+        for name in (*self.optional_sources, *(self.inbound_sources or ())):
+            if name not in self._by_source:
+                raise ValueError(f"product {self.name}: {name!r} is not one of its columns")
+        clash = self.optional_sources & set(self.required_sources)
+        if clash:
+            raise ValueError(f"product {self.name}: {sorted(clash)} cannot be both required and optional")
+        if self.inbound_sources is not None and not set(self.required_sources) <= self.inbound_sources:
+            raise ValueError(f"product {self.name}: inbound files must carry every required column")
 
     def column(self, source: str) -> Column:
         """The column for a wire field name; KeyError names the product so the message is actionable."""
@@ -105,6 +139,27 @@ class Product:
     @property
     def event_time_column(self) -> Column:
         return self.column(self.event_time)
+
+    @property
+    def required_sources(self) -> tuple[str, ...]:
+        """Wire columns without which a file is refused: identity (account, id, event time) and billing."""
+        wanted = {"account_id", self.record_id, self.event_time, self.price_column, self.currency_column}
+        return tuple(c.source for c in self.columns if c.source in wanted)
+
+    def presence(self, source: str) -> Presence:
+        if source in self.required_sources:
+            return "required"
+        return "optional" if source in self.optional_sources else "expected"
+
+    def expected_sources(self, direction: str | None = None) -> tuple[str, ...]:
+        """Wire columns an ordinary file of this product (and direction) carries: required and expected ones.
+
+        ``missing_columns`` in the ledger lists exactly those of them a file lacked.
+        """
+        names = [c.source for c in self.columns if c.source not in self.optional_sources]
+        if direction == "inbound" and self.inbound_sources is not None:
+            names = [n for n in names if n in self.inbound_sources]
+        return tuple(names)
 
 
 # Descriptions shared by many products; a product may override any of them.
@@ -204,6 +259,7 @@ def _product(
     columns: tuple[Column, ...],
     event_time: str,
     retention_days: int = _FULL_RETENTION,
+    retention_months: int | None = 13,
     settles_within_hours: int = 0,
     price_column: str | None = "total_price",
     currency_column: str | None = "currency",
@@ -212,6 +268,8 @@ def _product(
     from_column: str | None = None,
     to_column: str | None = None,
     network_column: str | None = None,
+    optional: tuple[str, ...] = (),
+    inbound: tuple[str, ...] | None = None,
 ) -> Product:
     return Product(
         name=name,
@@ -231,6 +289,9 @@ def _product(
         from_column=from_column,
         to_column=to_column,
         network_column=network_column,
+        retention_months=retention_months,
+        optional_sources=frozenset(optional),
+        inbound_sources=None if inbound is None else frozenset(inbound),
     )
 
 
@@ -238,6 +299,24 @@ _PRODUCT_LIST: tuple[Product, ...] = (
     _product(
         name="SMS",
         table="sms",
+        optional=("concatenated", "message_body"),  # only with show_concatenated / include_message
+        inbound=(
+            "account_id",
+            "message_id",
+            "direction",
+            "from",
+            "to",
+            "message_body",
+            "network",
+            "network_name",
+            "country",
+            "country_name",
+            "date_received",
+            "currency",
+            "total_price",
+            "id",
+            "tier_volume",
+        ),
         description=(
             "SMS API messages, inbound and outbound (one row per message part). Status, final time and price "
             "of outbound messages can change for up to 72 hours while delivery receipts arrive."
@@ -498,6 +577,7 @@ _PRODUCT_LIST: tuple[Product, ...] = (
     _product(
         name="VERIFY-API",
         table="verify_api",
+        optional=("status",),  # newer name of verify_status, unconfirmed: files carry one or the other
         description=(
             "Verify (v1) verification requests. Status and counts can change for up to 72 hours. The status "
             "arrives as `verify_status` (2021 spec) or `status` (newer SDKs); both are kept."
@@ -621,6 +701,7 @@ _PRODUCT_LIST: tuple[Product, ...] = (
     _product(
         name="NUMBER-INSIGHT-V2",
         table="number_insight_v2",
+        optional=("request_id", "request_type", "number", "status", "risk", "swapped", "network", "country"),
         description=(
             "Number Insight v2 (fraud score, SIM swap) lookups. No public column list exists: these columns "
             "are a minimal guess from the API's filters; every other field the API sends lands in `extras`."
@@ -652,6 +733,33 @@ _PRODUCT_LIST: tuple[Product, ...] = (
     _product(
         name="MESSAGES",
         table="messages",
+        optional=(
+            "message_body",  # only with include_message
+            # sent only by newer API versions (Node SDK), not in real 2025 files:
+            "pricing_model",
+            "pricing_type",
+            "provider_error_code",
+            "tier_volume",
+            "workflow_id",
+            "workflow_items_number",
+            "workflow_items_total",
+        ),
+        inbound=(
+            "account_id",
+            "message_id",
+            "direction",
+            "from",
+            "to",
+            "message_body",
+            "provider",
+            "network",
+            "network_name",
+            "date_received",
+            "currency",
+            "total_price",
+            "tier_volume",
+            "id",
+        ),
         description=(
             "Messages API messages on every channel (SMS, MMS, WhatsApp, Viber, Messenger, RCS, email, ...), "
             "inbound and outbound. Outbound status and price can change for up to 72 hours."
@@ -752,6 +860,7 @@ _PRODUCT_LIST: tuple[Product, ...] = (
         direction="forbidden",
         event_time="date_start",
         retention_days=90,
+        retention_months=None,
         status_column=None,
         columns=_cols(
             "account_id",

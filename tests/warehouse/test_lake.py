@@ -18,7 +18,8 @@ DAY = date(2026, 11, 20)
 
 
 def csv_bytes(*rows: tuple[str, str]) -> bytes:
-    lines = ['"id","date_received"'] + [f'"{i}","{t}"' for i, t in rows]
+    header = '"account_id","id","date_received","currency","total_price"'
+    lines = [header] + [f'"abcd1234","{i}","{t}","EUR","0.01"' for i, t in rows]
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -57,7 +58,13 @@ class Boom(RuntimeError):
 
 
 def exploding_rows():
-    yield {"id": "x", "date_received": "2026-11-20T00:00:00Z"}
+    yield {
+        "account_id": "a",
+        "id": "x",
+        "date_received": "2026-11-20T00:00:00Z",
+        "currency": "",
+        "total_price": 1,
+    }
     raise Boom("connection dropped mid-way")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -15,6 +16,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from include.vonage_cdr.normalize import NormalizeResult, normalize_csv_stream, normalize_records
+from include.vonage_cdr.normalize.errors import MissingRequiredColumns
 from include.vonage_cdr.products import get_product
 from include.vonage_cdr.warehouse.load import LoadRequest, LoadResult, load_normalized
 
@@ -115,7 +117,9 @@ def test_bad_row_extra_and_missing_columns_load_the_good_rows_and_account_for_al
     }
     assert (ledger["rows_unchanged"], ledger["rows_quarantined"], ledger["cdrs_billed"]) == (0, 1, 3)
     assert ledger["unknown_columns"] == ["surprise_column"]
-    assert "message_body" in ledger["missing_columns"] and "id" not in ledger["missing_columns"]
+    # message_body is optional (only with include_message): its absence is no news; message_id's is
+    assert "message_id" in ledger["missing_columns"] and "message_body" not in ledger["missing_columns"]
+    assert "id" not in ledger["missing_columns"]
     assert (ledger["mode"], ledger["dag_id"], ledger["try_number"]) == ("async", "vonage_cdr_daily", 1)
     assert ledger["finished_at"] >= ledger["started_at"] and ledger["load_seconds"] > 0
     assert ledger["normalize_seconds"] == pytest.approx(normalized.seconds)
@@ -256,8 +260,16 @@ def test_sync_records_load_with_their_source_and_new_partitions(
     tmp_path: Path, migrated_warehouse: Any
 ) -> None:
     records = [
-        {"id": "s1", "date_received": "2026-11-30T23:59:59+00:00", "total_price": 0.0333, "currency": "EUR"},
         {
+            "account_id": "abcd1234",
+            "id": "s1",
+            "date_received": "2026-11-30T23:59:59+00:00",
+            "total_price": 0.0333,
+            "currency": "EUR",
+        },
+        {
+            "account_id": "abcd1234",
+            "currency": "EUR",
             "id": "s2",
             "date_received": "2026-12-01T00:00:00Z",
             "total_price": "0.05",
@@ -290,3 +302,250 @@ def test_refuses_a_connection_inside_a_transaction(tmp_path: Path, migrated_ware
             load_normalized(conn, request(), normalized)
     with pytest.raises(ValueError, match="timezone-aware"):
         load_normalized(migrated_warehouse.dsn, request(window_start=datetime(2026, 11, 20)), normalized)
+
+
+# -- absent columns are unknown, never NULL ----------------------------------------------------------------
+def only(columns: list[str], values: list[str]) -> list[str]:
+    """The values of ``row()`` for a file that carries only ``columns``."""
+    return [v for c, v in zip(HEADER, values, strict=True) if c in columns]
+
+
+def test_an_absent_column_keeps_the_stored_values_and_is_recorded_as_missing(
+    load_csv: Callable[..., tuple[NormalizeResult, LoadResult]], migrated_warehouse: Any
+) -> None:
+    dsn = migrated_warehouse.dsn
+    load_csv(quoted_csv(HEADER, [row(1, status="submitted", body="hello"), row(2, status="submitted")]))
+    before = {r["id"]: r for r in fetch(dsn, "SELECT * FROM cdr.sms")}
+    # The next report has no status (an expected column) and no message_body (optional: include_message).
+    carried = [c for c in HEADER if c not in ("status", "message_body")]
+    rows = [only(carried, row(1, price="0.05000000")), only(carried, row(2)), only(carried, row(3))]
+    _, second = load_csv(quoted_csv(carried, rows))
+
+    got = {r["id"]: r for r in fetch(dsn, "SELECT id, status, total_price, message_body FROM cdr.sms")}
+    assert got["m1"] == {
+        "id": "m1",
+        "status": "submitted",
+        "total_price": Decimal("0.05"),
+        "message_body": "hello",
+    }
+    assert (got["m2"]["status"], got["m2"]["message_body"]) == ("submitted", "hi")  # kept, not nulled
+    assert (got["m3"]["status"], got["m3"]["message_body"]) == (None, None)  # new record: unknown
+    assert (second.rows_inserted, second.rows_updated, second.rows_unchanged) == (1, 1, 1)
+    after_m2 = fetch(dsn, "SELECT * FROM cdr.sms WHERE id = 'm2'")[0]
+    assert after_m2 == before["m2"]  # not even rewritten: the absent columns are not compared
+    first_ledger, second_ledger = fetch(dsn, "SELECT missing_columns FROM cdr.load_ledger ORDER BY load_id")
+    assert "status" not in first_ledger["missing_columns"]
+    assert "status" in second_ledger["missing_columns"]
+    assert "message_body" not in second_ledger["missing_columns"]  # optional: not a real absence
+    assert second.missing_columns == tuple(second_ledger["missing_columns"])
+
+    _, again = load_csv(quoted_csv(carried, rows))  # reloading the narrow file changes nothing
+    assert (again.rows_inserted, again.rows_updated, again.rows_unchanged) == (0, 0, 3)
+
+
+@pytest.mark.parametrize(
+    ("rename", "missing"),
+    [
+        ({"total_price": None}, "'total_price'"),
+        ({"total_price": "total_cost"}, "'total_price'"),
+        ({"currency": None}, "'currency'"),
+        ({"id": "record_id"}, "'id'"),
+        ({"account_id": None, "date_received": None}, "'account_id', 'date_received'"),
+    ],
+)
+def test_a_file_without_a_column_identity_or_billing_needs_is_refused(
+    load_csv: Callable[..., tuple[NormalizeResult, LoadResult]],
+    migrated_warehouse: Any,
+    rename: dict[str, str | None],
+    missing: str,
+) -> None:
+    dsn = migrated_warehouse.dsn
+    load_csv(quoted_csv(HEADER, [row(1), row(2)]))
+    before = fetch(dsn, "SELECT * FROM cdr.sms ORDER BY id")
+    header = [rename.get(c, c) for c in HEADER]
+    keep = [i for i, c in enumerate(header) if c is not None]
+    data = quoted_csv([header[i] for i in keep], [[r[i] for i in keep] for r in (row(1, price="9"), row(3))])
+
+    with pytest.raises(MissingRequiredColumns, match=rf"^report\.csv: the SMS file has no column {missing}"):
+        load_csv(data)
+    assert fetch(dsn, "SELECT * FROM cdr.sms ORDER BY id") == before  # prices untouched, nothing added
+    assert fetch(dsn, "SELECT count(*) AS n FROM cdr.load_ledger") == [{"n": 1}]
+
+
+# -- one identity per record -------------------------------------------------------------------------------
+def sms_row(record_id: str, received: str, status: str = "delivered", body: str = "hi") -> list[str]:
+    return ["abcd1234", record_id, received, status, "EUR", "0.03330000", "100", body]
+
+
+def test_a_record_whose_event_time_changes_stays_one_row_and_is_billed_once(
+    load_csv: Callable[..., tuple[NormalizeResult, LoadResult]], migrated_warehouse: Any
+) -> None:
+    dsn = migrated_warehouse.dsn
+    first_rows = [
+        sms_row("m1", "2026-11-30T23:59:59+00:00", "submitted", "hello"),
+        sms_row("m2", "2026-11-30T10:00:00Z"),
+    ]
+    _, first = load_csv(quoted_csv(HEADER, first_rows))
+    (stored,) = fetch(dsn, "SELECT _first_loaded_at FROM cdr.sms WHERE id = 'm1'")
+    # Vonage corrects m1's time into the next month; this file also lacks message_body.
+    carried = HEADER[:-1]
+    moved_rows = [sms_row("m1", "2026-12-01T00:00:01+00:00")[:-1], sms_row("m2", "2026-11-30T10:00:00Z")[:-1]]
+    _, second = load_csv(quoted_csv(carried, moved_rows))
+
+    got = fetch(
+        dsn,
+        "SELECT id, event_time, status, message_body, _first_loaded_at, _load_id, "
+        "tableoid::regclass::text AS part FROM cdr.sms WHERE id = 'm1'",
+    )
+    assert len(got) == 1, got
+    (m1,) = got
+    assert m1["event_time"] == datetime(2026, 12, 1, 0, 0, 1, tzinfo=UTC) and m1["part"] == "cdr.sms_p202612"
+    assert (m1["status"], m1["message_body"]) == ("delivered", "hello")  # new value; absent column kept
+    assert m1["_first_loaded_at"] == stored["_first_loaded_at"] and m1["_load_id"] == second.load_id
+    assert (second.rows_inserted, second.rows_updated, second.rows_unchanged, second.rows_moved) == (
+        0,
+        1,
+        1,
+        1,
+    )
+    (ledger,) = fetch(
+        dsn, "SELECT rows_moved, rows_updated FROM cdr.load_ledger WHERE load_id = %s", (second.load_id,)
+    )
+    assert ledger == {"rows_moved": 1, "rows_updated": 1}
+    billed = fetch(dsn, "SELECT sum(cdr_count)::int AS n FROM analytics.billing_daily WHERE product = 'SMS'")
+    assert billed == [{"n": 2}]
+    assert first.rows_inserted == 2
+
+    # moving back, and reloading either file, still leaves one row per record
+    load_csv(quoted_csv(HEADER, first_rows))
+    _, again = load_csv(quoted_csv(HEADER, first_rows))
+    assert (again.rows_inserted, again.rows_updated, again.rows_moved) == (0, 0, 0)
+    assert fetch(dsn, "SELECT count(*) AS n, count(DISTINCT id) AS ids FROM cdr.sms") == [{"n": 2, "ids": 2}]
+
+
+def test_duplicate_ids_in_one_file_keep_the_last_occurrence_and_are_counted_in_the_ledger(
+    load_csv: Callable[..., tuple[NormalizeResult, LoadResult]], migrated_warehouse: Any
+) -> None:
+    rows = [
+        sms_row("m1", "2026-11-20T10:00:00Z", "submitted"),
+        sms_row("m2", "2026-11-20T10:00:01Z"),
+        sms_row("m1", "2026-11-20T10:05:00Z", "delivered"),  # same record, later time: one row, this one
+    ]
+    _, loaded = load_csv(quoted_csv(HEADER, rows))
+    assert (loaded.rows_read, loaded.rows_loaded, loaded.rows_duplicate) == (3, 2, 1)
+    got = fetch(migrated_warehouse.dsn, "SELECT id, status, event_time FROM cdr.sms ORDER BY id")
+    assert got == [
+        {"id": "m1", "status": "delivered", "event_time": datetime(2026, 11, 20, 10, 5, tzinfo=UTC)},
+        {"id": "m2", "status": "delivered", "event_time": datetime(2026, 11, 20, 10, 0, 1, tzinfo=UTC)},
+    ]
+    (ledger,) = fetch(
+        migrated_warehouse.dsn, "SELECT rows_read, rows_loaded, rows_duplicate FROM cdr.load_ledger"
+    )
+    assert ledger == {"rows_read": 3, "rows_loaded": 2, "rows_duplicate": 1}
+
+
+def test_concurrent_loads_of_one_record_at_two_event_times_leave_one_row(
+    tmp_path: Path, migrated_warehouse: Any
+) -> None:
+    """A daily and an incremental load meet the same record, each with another event time, at once."""
+    dsn = migrated_warehouse.dsn
+    daily = normalize_csv_stream(
+        io.BytesIO(quoted_csv(HEADER, [sms_row("m1", "2026-11-20T10:00:00Z")])),
+        SMS,
+        tmp_path / "daily.parquet",
+        source_name="daily.csv",
+    )
+    record = dict(zip(HEADER, sms_row("m1", "2026-11-20T10:00:07Z", "delivered"), strict=True))
+    sync = normalize_records([record], SMS, tmp_path / "sync.parquet", source_name="sync")
+    merging, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def hold_inside_the_merge(conn: psycopg.Connection, load_id: int) -> None:
+        merging.set()  # the daily load has merged m1 and holds the merge lock, uncommitted
+        assert release.wait(timeout=120)
+
+    def run(fn: Callable[[], Any]) -> threading.Thread:
+        def target() -> None:
+            try:
+                fn()
+            except BaseException as exc:  # reported by the assertion below
+                errors.append(exc)
+
+        thread = threading.Thread(target=target)
+        thread.start()
+        return thread
+
+    first = run(lambda: load_normalized(dsn, request(), daily, extra_sql_in_txn=hold_inside_the_merge))
+    assert merging.wait(timeout=120)
+    second = run(lambda: load_normalized(dsn, request(mode="sync", report_request_id=None), sync))
+    with psycopg.connect(dsn, autocommit=True) as conn:  # until the sync load queues for the lock (or ends)
+        waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        while second.is_alive() and conn.execute(waiting).fetchone() != (1,):
+            threading.Event().wait(0.05)
+    release.set()
+    first.join(timeout=120)
+    second.join(timeout=120)
+    assert errors == []
+    got = fetch(dsn, "SELECT id, event_time, _source FROM cdr.sms")
+    assert got == [
+        {"id": "m1", "event_time": datetime(2026, 11, 20, 10, 0, 7, tzinfo=UTC), "_source": "sync"}
+    ]
+
+
+# -- what the ledger bills -----------------------------------------------------------------------------------
+def test_a_reused_report_is_billed_once_in_the_ledger_and_in_load_costs(
+    load_csv: Callable[..., tuple[NormalizeResult, LoadResult]], migrated_warehouse: Any
+) -> None:
+    data = quoted_csv(HEADER, [row(1), row(2)])
+    _, first = load_csv(data)
+    _, rerun = load_csv(data)  # a re-run that reused report req-1: Vonage billed it once
+    _, new_report = load_csv(data, request={"report_request_id": "req-2"})
+    assert (first.cdrs_billed, rerun.cdrs_billed, new_report.cdrs_billed) == (2, 0, 2)
+    ledger = fetch(
+        migrated_warehouse.dsn, "SELECT report_request_id, cdrs_billed FROM cdr.load_ledger ORDER BY load_id"
+    )
+    assert [(r["report_request_id"], r["cdrs_billed"]) for r in ledger] == [
+        ("req-1", 2),
+        ("req-1", 0),
+        ("req-2", 2),
+    ]
+    costs = fetch(
+        migrated_warehouse.dsn,
+        "SELECT sum(cdrs_billed)::int AS n, sum(load_count)::int AS loads FROM analytics.load_costs",
+    )
+    assert costs == [{"n": 4, "loads": 3}]
+
+
+def test_upgrading_removes_the_copies_the_old_merge_stored_twice(
+    pg_dsn: str, warehouse_roles: Any, tmp_path: Path
+) -> None:
+    """Before migration 0007, a record whose event time changed between loads was stored twice."""
+    import shutil
+
+    from include.vonage_cdr.warehouse.migrate import MIGRATIONS_DIR, apply_migrations
+
+    roles = {"loader_role": warehouse_roles.loader, "analyst_role": warehouse_roles.analyst}
+    released = tmp_path / "released"
+    released.mkdir()
+    for path in MIGRATIONS_DIR.glob("*.sql"):
+        if path.name < "0007":
+            shutil.copy(path, released / path.name)
+    apply_migrations(pg_dsn, directory=released, **roles)
+    now = datetime.now(UTC).replace(microsecond=0)
+    with psycopg.connect(pg_dsn) as conn:
+        for record_id, event_time, changed in [
+            ("m1", now - timedelta(days=40), now - timedelta(days=3)),  # first read
+            ("m1", now - timedelta(days=39), now - timedelta(days=1)),  # re-read after its time changed
+            ("m2", now - timedelta(days=39), now - timedelta(days=3)),
+        ]:
+            conn.execute(
+                "INSERT INTO cdr.sms (id, event_time, date_received, _source, _load_id, _first_loaded_at, "
+                "_last_changed_at) VALUES (%s, %s, %s, 'async', 1, %s, %s)",
+                (record_id, event_time, event_time, changed, changed),
+            )
+    assert "0007" in apply_migrations(pg_dsn, **roles)
+    got = fetch(pg_dsn, "SELECT id, event_time FROM cdr.sms ORDER BY id")
+    assert got == [
+        {"id": "m1", "event_time": now - timedelta(days=39)},
+        {"id": "m2", "event_time": now - timedelta(days=39)},
+    ]

@@ -24,6 +24,7 @@ from include.vonage_cdr.normalize import (
     normalize_records,
     normalize_zip,
 )
+from include.vonage_cdr.normalize.errors import MissingRequiredColumns
 from include.vonage_cdr.products import get_product
 
 SMS = get_product("SMS")
@@ -36,6 +37,19 @@ def quoted_csv(header: list[str], rows: list[list[str]]) -> bytes:
     return ("\n".join([line(header), *(line(r) for r in rows)]) + "\n").encode("utf-8")
 
 
+#: the columns an SMS file cannot lack (identity and billing), for tests about something else
+BASE = ["account_id", "id", "date_received", "currency", "total_price"]
+
+
+def base_row(record_id: str, received: str, *more: str) -> list[str]:
+    return ["abcd1234", record_id, received, "EUR", "0.01", *more]
+
+
+def acct(rows: list[list[str]]) -> list[list[str]]:
+    """Rows for HEADER: every row starts with the account id (a column billing needs)."""
+    return [["abcd1234", *r] for r in rows]
+
+
 def read_rows(path: Path) -> list[dict]:
     return pq.read_table(path).to_pylist()
 
@@ -46,6 +60,7 @@ def read_quarantine(path: Path | None) -> list[dict]:
 
 
 HEADER = [
+    "account_id",
     "id",
     "date_received",
     "total_price",
@@ -67,7 +82,7 @@ def test_timestamp_styles_and_fractions_are_the_same_instant(tmp_path: Path) -> 
         ["f", "2026-11-20T12:21:35.123456789Z", "", "", "", "", "", ""],
     ]
     result = normalize_csv_stream(
-        io.BytesIO(quoted_csv(HEADER, rows)), SMS, tmp_path / "t.parquet", source_name="t.csv"
+        io.BytesIO(quoted_csv(HEADER, acct(rows))), SMS, tmp_path / "t.parquet", source_name="t.csv"
     )
     assert result.rows_quarantined == 0
     table = pq.read_table(result.parquet_path)
@@ -95,7 +110,7 @@ def test_prices_exact_decimals_empty_strings_null_and_text_byte_for_byte(tmp_pat
     ]
     rows.append(["empty", "2026-11-20T00:00:00+00:00", "", "", "", "", "", ""])
     result = normalize_csv_stream(
-        io.BytesIO(quoted_csv(HEADER, rows)), SMS, tmp_path / "p.parquet", source_name="p.csv"
+        io.BytesIO(quoted_csv(HEADER, acct(rows))), SMS, tmp_path / "p.parquet", source_name="p.csv"
     )
     table = pq.read_table(result.parquet_path)
     assert table.schema.field("total_price").type == DECIMAL_TYPE
@@ -120,18 +135,19 @@ def test_bad_rows_are_quarantined_with_reason_and_raw_line_and_the_rest_loads(tm
     bad_bool = ["bad3", "2026-11-20T00:00:00+00:00", "0.1", "EUR", "delivered", "1", "maybe", "hi", "x"]
     no_id = ["", "2026-11-20T00:00:00+00:00", "0.1", "EUR", "delivered", "1", "TRUE", "hi", "x"]
     good2 = ["ok2", "2026-11-20T00:00:01+00:00", "0.2", "EUR", "failed", "2", "FALSE", "yo", ""]
-    data = quoted_csv(header, [good, bad_time, bad_price, bad_bool, no_id, good2])
+    data = quoted_csv(header, acct([good, bad_time, bad_price, bad_bool, no_id, good2]))
     short_row = b'"short","2026-11-20T00:00:00+00:00","0.1"\n'
     data += short_row
     result = normalize_csv_stream(io.BytesIO(data), SMS, tmp_path / "q.parquet", source_name="q.csv")
 
     assert (result.rows_read, result.rows_ok, result.rows_quarantined) == (7, 2, 5)
     assert result.unknown_columns == ("brand_new_column",)
-    assert "account_id" in result.missing_columns and "id" not in result.missing_columns
+    assert "network" in result.missing_columns and "id" not in result.missing_columns
+    assert "network" in result.absent_columns
     rows = read_rows(result.parquet_path)
     assert [r["id"] for r in rows] == ["ok1", "ok2"]
     assert [json.loads(r["extras"]) for r in rows] == [{"brand_new_column": "x1"}, {"brand_new_column": None}]
-    assert all(r["account_id"] is None for r in rows)  # missing known column -> NULL
+    assert all(r["network"] is None for r in rows)  # absent column: NULL in the file, listed as absent
 
     quarantined = {q["line_number"]: q for q in read_quarantine(result.quarantine_path)}
     lines = data.decode().splitlines()
@@ -143,19 +159,32 @@ def test_bad_rows_are_quarantined_with_reason_and_raw_line_and_the_rest_loads(tm
     assert "total_price" in quarantined[4]["reason"] and "0.1.2" in quarantined[4]["reason"]
     assert "concatenated" in quarantined[5]["reason"] and "maybe" in quarantined[5]["reason"]
     assert quarantined[6]["reason"] == "id: missing record id"
-    assert quarantined[8]["reason"] == "wrong number of fields: expected 9, got 3"
+    assert quarantined[8]["reason"] == "wrong number of fields: expected 10, got 3"
 
 
 def test_json_records_land_exactly_like_the_csv(tmp_path: Path) -> None:
     csv_bytes = quoted_csv(
         [*HEADER, "gateway"],
-        [
-            ["r1", "2026-11-20T10:00:00+00:00", "0.03330000", "EUR", "delivered", "60", "TRUE", "a,b", "g1"],
-            ["r2", "2026-11-20T10:00:01+0000", "", "", "", "", "", "", ""],
-        ],
+        acct(
+            [
+                [
+                    "r1",
+                    "2026-11-20T10:00:00+00:00",
+                    "0.03330000",
+                    "EUR",
+                    "delivered",
+                    "60",
+                    "TRUE",
+                    "a,b",
+                    "g1",
+                ],
+                ["r2", "2026-11-20T10:00:01+0000", "", "", "", "", "", "", ""],
+            ]
+        ),
     )
     records = [
         {
+            "account_id": "abcd1234",
             "id": "r1",
             "date_received": "2026-11-20T10:00:00+00:00",
             "total_price": "0.03330000",
@@ -167,6 +196,7 @@ def test_json_records_land_exactly_like_the_csv(tmp_path: Path) -> None:
             "gateway": "g1",
         },
         {
+            "account_id": "abcd1234",
             "id": "r2",
             "date_received": "2026-11-20T10:00:01+0000",
             "total_price": None,
@@ -186,32 +216,36 @@ def test_json_records_land_exactly_like_the_csv(tmp_path: Path) -> None:
 
 
 def test_json_records_bad_values_are_quarantined_with_the_record(tmp_path: Path) -> None:
+    key = {"account_id": "abcd1234", "currency": "EUR"}
     records = [
-        {"id": "ok", "date_received": "2026-11-20T10:00:00Z", "total_price": 0.0333},
-        {"id": "bad", "date_received": "yesterday", "total_price": 1},
-        {"id": "no-time", "total_price": 1},
+        {**key, "id": "ok", "date_received": "2026-11-20T10:00:00Z", "total_price": 0.0333},
+        {**key, "id": "bad", "date_received": "yesterday", "total_price": 1},
+        {**key, "id": "no-time", "date_received": None, "total_price": 1},
+        {**key, "id": "no-time-field", "total_price": 1},
     ]
     result = normalize_records(records, SMS, tmp_path / "r.parquet", source_name="sync-page")
-    assert (result.rows_read, result.rows_ok, result.rows_quarantined) == (3, 1, 2)
+    assert (result.rows_read, result.rows_ok, result.rows_quarantined) == (4, 1, 3)
     assert read_rows(result.parquet_path)[0]["total_price"] == Decimal("0.0333")
-    quarantined = read_quarantine(result.quarantine_path)
+    quarantined = sorted(read_quarantine(result.quarantine_path), key=lambda q: q["line_number"])
     assert [(q["line_number"], json.loads(q["raw_line"])) for q in quarantined] == [
         (2, records[1]),
         (3, records[2]),
+        (4, records[3]),
     ]
     assert "yesterday" in quarantined[0]["reason"]
     assert quarantined[1]["reason"] == "date_received: missing event time"
+    assert quarantined[2]["reason"] == "record has no date_received field (needed for identity or billing)"
 
 
 def test_zip_with_several_csv_members_becomes_one_file(tmp_path: Path) -> None:
     zip_path = tmp_path / "SMS_report.zip"
     with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(
-            "report_SMS_aaaa1111_20261121.csv", quoted_csv(HEADER[:2], [["a", "2026-11-20T00:00:00Z"]])
+            "report_SMS_aaaa1111_20261121.csv", quoted_csv(BASE, [base_row("a", "2026-11-20T00:00:00Z")])
         )
         zf.writestr(
             "report_SMS_bbbb2222_20261121.csv",
-            quoted_csv(HEADER[:2], [["b", "2026-11-20T00:00:01Z"], ["c", "nope"]]),
+            quoted_csv(BASE, [base_row("b", "2026-11-20T00:00:01Z"), base_row("c", "nope")]),
         )
         zf.writestr("readme.txt", "not a csv")
     result = normalize_zip(zip_path, SMS, tmp_path / "out.parquet")
@@ -231,7 +265,7 @@ def test_empty_report_gives_an_empty_typed_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("value", ["1.5", "99999999999999999999", "12abc"])
 def test_integer_columns_reject_non_integers(tmp_path: Path, value: str) -> None:
-    data = quoted_csv(["id", "date_received", "latency"], [["x", "2026-11-20T00:00:00Z", value]])
+    data = quoted_csv([*BASE, "latency"], [base_row("x", "2026-11-20T00:00:00Z", value)])
     result = normalize_csv_stream(io.BytesIO(data), SMS, tmp_path / "i.parquet", source_name="i.csv")
     assert result.rows_quarantined == 1
     assert (
@@ -241,8 +275,96 @@ def test_integer_columns_reject_non_integers(tmp_path: Path, value: str) -> None
 
 
 def test_nul_characters_are_quarantined_not_loaded(tmp_path: Path) -> None:
-    rows = [["n", "2026-11-20T00:00:00Z", "a\x00b"], ["ok", "2026-11-20T00:00:00Z", "fine"]]
-    data = quoted_csv(["id", "date_received", "message_body"], rows)
+    rows = [base_row("n", "2026-11-20T00:00:00Z", "a\x00b"), base_row("ok", "2026-11-20T00:00:00Z", "fine")]
+    data = quoted_csv([*BASE, "message_body"], rows)
     result = normalize_csv_stream(io.BytesIO(data), SMS, tmp_path / "n.parquet", source_name="n.csv")
     assert (result.rows_ok, result.rows_quarantined) == (1, 1)
     assert read_quarantine(result.quarantine_path)[0]["reason"] == "message_body: contains a NUL character"
+
+
+# -- which absences are real ---------------------------------------------------------------------------------
+def _simulated_cases() -> list[tuple[str, str | None]]:
+    from include.vonage_cdr.products import PRODUCTS
+
+    return [(name, d) for name, p in PRODUCTS.items() for d in (p.directions or (None,))]
+
+
+@pytest.mark.parametrize(("product_name", "direction"), _simulated_cases())
+def test_an_ordinary_file_reports_no_missing_columns(
+    tmp_path: Path, product_name: str, direction: str | None
+) -> None:
+    """A file with exactly the columns Vonage sends for a plain request (no include_message, no
+    show_concatenated; inbound files are narrower) lists no missing column: the ledger's missing_columns
+    speaks only of real absences. The simulator's column lists follow the API's documented files."""
+    from include.simulator.products import PRODUCTS as SENT
+    from include.vonage_cdr.products import get_product
+
+    product = get_product(product_name)
+    sent = SENT[product_name].view_columns(direction, include_message=False, show_concatenated=False)
+    result = normalize_csv_stream(
+        io.BytesIO(quoted_csv(sent, [])),
+        product,
+        tmp_path / "o.parquet",
+        source_name="o.csv",
+        direction=direction,
+    )
+    assert result.missing_columns == ()
+    with_optional = normalize_csv_stream(
+        io.BytesIO(quoted_csv([c for c in sent if c not in ("network", "account_ref")], [])),
+        product,
+        tmp_path / "n.parquet",
+        source_name="n.csv",
+        direction=direction,
+    )
+    expected_gone = tuple(c for c in product.expected_sources(direction) if c in ("network", "account_ref"))
+    assert with_optional.missing_columns == expected_gone
+
+
+def test_a_csv_without_a_billing_column_is_refused_naming_file_product_and_column(tmp_path: Path) -> None:
+    header = [c if c != "total_price" else "total_cost" for c in HEADER]  # renamed upstream
+    data = quoted_csv(header, acct([["x", "2026-11-20T00:00:00Z", "0.1", "EUR", "", "", "", ""]]))
+    target = tmp_path / "r.parquet"
+    with pytest.raises(MissingRequiredColumns) as caught:
+        normalize_csv_stream(io.BytesIO(data), SMS, target, source_name="SMS_r.zip/report.csv")
+    assert str(caught.value).startswith("SMS_r.zip/report.csv: the SMS file has no column 'total_price'")
+    assert caught.value.missing == ("total_price",)
+    assert list(tmp_path.iterdir()) == []  # no file, no temporary file
+
+
+def test_several_members_carry_a_column_only_if_every_header_has_it(tmp_path: Path) -> None:
+    zip_path = tmp_path / "SMS_two.zip"
+    with zipfile.ZipFile(zip_path, "w") as zf:
+        zf.writestr(
+            "a.csv", quoted_csv([*BASE, "status"], [base_row("a", "2026-11-20T00:00:00Z", "delivered")])
+        )
+        zf.writestr("b.csv", quoted_csv(BASE, [base_row("b", "2026-11-20T00:00:01Z")]))
+    result = normalize_zip(zip_path, SMS, tmp_path / "out.parquet")
+    assert "status" in result.absent_columns and "status" in result.missing_columns
+    absent = json.loads(pq.ParquetFile(result.parquet_path).metadata.metadata[b"vonage_cdr.absent_columns"])
+    assert "status" in absent and "total_price" not in absent
+
+
+def test_a_sync_window_without_a_price_key_is_refused_and_a_record_without_one_is_quarantined(
+    tmp_path: Path,
+) -> None:
+    key = {"account_id": "abcd1234", "currency": "EUR", "date_received": "2026-11-20T10:00:00Z"}
+    with pytest.raises(MissingRequiredColumns, match=r"^sync-w1: the SMS file has no column 'total_price'"):
+        normalize_records(
+            [{**key, "id": "a"}, {**key, "id": "b"}], SMS, tmp_path / "w1.parquet", source_name="sync-w1"
+        )
+    records = [
+        {**key, "id": "a", "total_price": "0.1"},
+        {**key, "id": "b"},
+        {**key, "id": "c", "total_price": None},
+    ]
+    result = normalize_records(records, SMS, tmp_path / "w2.parquet", source_name="sync-w2")
+    assert [(r["id"], r["total_price"]) for r in read_rows(result.parquet_path)] == [
+        ("a", Decimal("0.1")),
+        ("c", None),
+    ]
+    (q,) = read_quarantine(result.quarantine_path)
+    assert (q["line_number"], q["reason"]) == (
+        2,
+        "record has no total_price field (needed for identity or billing)",
+    )
+    assert "status" in result.absent_columns and "total_price" not in result.absent_columns

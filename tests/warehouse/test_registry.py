@@ -209,3 +209,21 @@ def test_unknown_product_error_lists_the_valid_names() -> None:
     with pytest.raises(KeyError, match="VIDEO-API"):
         get_product("FAX")
     assert get_product("sms").name == "SMS"
+
+
+@pytest.mark.parametrize("name", sorted(PRODUCTS))
+def test_identity_and_billing_columns_are_required_and_never_optional(name: str) -> None:
+    product = PRODUCTS[name]
+    required = set(product.required_sources)
+    wanted = {
+        "account_id",
+        product.record_id,
+        product.event_time,
+        product.price_column,
+        product.currency_column,
+    }
+    assert required == wanted - {None}
+    assert not required & product.optional_sources
+    for direction in product.directions or (None,):
+        assert required <= set(product.expected_sources(direction))
+    assert {product.presence(s) for s in required} == {"required"}

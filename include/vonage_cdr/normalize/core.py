@@ -6,10 +6,19 @@ hands over batches of *string* columns keyed by wire name; the sink converts the
 unparseable rows to the quarantine file with their reason and raw text, and writes the rest as one Parquet
 row group per batch. Both files are written to temporary names and moved into place only on success
 (see :mod:`include.vonage_cdr.lake`), so a failed run never leaves a half file where a good one was.
+
+Absent columns are unknown, not NULL. The sink records which known columns the source carried: a CSV
+carries the columns of its header (of *every* member's header when a ZIP holds several), a JSON window the
+keys at least one record carried. A column the source did not carry is written as NULL but listed in the
+Parquet file's ``vonage_cdr.absent_columns`` metadata, and the loader neither compares nor overwrites it
+(the value already stored is kept). A source lacking a column the product needs for identity or billing
+(``Product.required_sources``) is refused with :class:`MissingRequiredColumns`; a JSON record lacking such a
+key while other records carry it is quarantined instead.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import time
@@ -27,14 +36,17 @@ import pyarrow.parquet as pq
 
 from include.vonage_cdr.lake import quarantine_path_for
 from include.vonage_cdr.normalize.convert import convert_column, empty_to_null
+from include.vonage_cdr.normalize.errors import MissingRequiredColumns
 from include.vonage_cdr.normalize.schema import EVENT_TIME, arrow_type, parquet_schema
 from include.vonage_cdr.products import Product
 
-__all__ = ["BATCH_ROWS", "NormalizeResult", "NormalizedWriter", "extras_json"]
+__all__ = ["ABSENT_COLUMNS_KEY", "BATCH_ROWS", "NormalizeResult", "NormalizedWriter", "extras_json"]
 
 #: rows per Parquet row group / conversion batch: bounds memory whatever the report's size.
 BATCH_ROWS = 32_768
 PARQUET_COMPRESSION = "zstd"
+#: Parquet key-value metadata: JSON list of the (database) column names the source did not carry.
+ABSENT_COLUMNS_KEY = b"vonage_cdr.absent_columns"
 
 
 @dataclass(frozen=True)
@@ -47,10 +59,13 @@ class NormalizeResult:
     rows_ok: int
     rows_quarantined: int
     unknown_columns: tuple[str, ...]  # wire names kept in ``extras``
-    missing_columns: tuple[str, ...]  # known wire names absent from the source (loaded as NULL)
+    #: expected wire columns (``Product.expected_sources``) the source lacked: real absences, for the ledger
+    missing_columns: tuple[str, ...]
     seconds: float
     event_time_min: datetime | None = None  # range of the good rows' event_time (partitions to create)
     event_time_max: datetime | None = None
+    #: every known wire column the source did not carry (optional ones too): unknown, kept on re-load
+    absent_columns: tuple[str, ...] = ()
 
 
 def extras_json(names: list[str], columns: list[list[object]]) -> list[str]:
@@ -66,8 +81,9 @@ def extras_json(names: list[str], columns: list[list[object]]) -> list[str]:
 class NormalizedWriter:
     """Context manager: feed batches, get a :class:`NormalizeResult` in ``.result`` after a clean exit."""
 
-    def __init__(self, product: Product, out_path: Path) -> None:
+    def __init__(self, product: Product, out_path: Path, *, direction: str | None = None) -> None:
         self.product = product
+        self.direction = direction
         self.out_path = Path(out_path)
         self.quarantine_target = quarantine_path_for(self.out_path)
         self.schema = parquet_schema(product)
@@ -81,8 +97,11 @@ class NormalizedWriter:
         self._rows_ok = 0
         self._rows_quarantined = 0
         self._unknown: dict[str, None] = {}  # ordered sets
-        self._missing: dict[str, None] = {}
-        self._seen_known: set[str] = set()
+        self._header_known: set[str] | None = None  # known columns of every CSV header so far
+        self._record_keys: set[str] | None = None  # known keys seen in any JSON record
+        self._source: str = str(out_path.name)  # last source named, for error messages
+        self._absent: tuple[str, ...] = ()
+        self._missing: tuple[str, ...] = ()
         self._min: datetime | None = None
         self._max: datetime | None = None
         self._id_name = product.record_id_column.name
@@ -98,10 +117,17 @@ class NormalizedWriter:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
-            if self._writer is not None:
-                self._writer.close()
-            if self._quarantine is not None:
-                self._quarantine.close()
+            try:
+                if exc_type is None:
+                    self._settle_columns()  # may refuse the source (a required column is absent)
+                    if self._writer is not None:
+                        names = [self.product.column(c).name for c in self._absent]
+                        self._writer.add_key_value_metadata({ABSENT_COLUMNS_KEY: json.dumps(names)})
+            finally:
+                if self._writer is not None:
+                    self._writer.close()
+                if self._quarantine is not None:
+                    self._quarantine.close()
             if exc_type is None:
                 self._commit()
         finally:
@@ -124,34 +150,83 @@ class NormalizedWriter:
             rows_ok=rows_ok,
             rows_quarantined=rows_q,
             unknown_columns=tuple(self._unknown),
-            missing_columns=tuple(c for c in self._missing if c not in self._seen_known),
+            missing_columns=self._missing,
             seconds=time.perf_counter() - self._started,
             event_time_min=self._min,
             event_time_max=self._max,
+            absent_columns=self._absent,
         )
 
     # -- column bookkeeping --------------------------------------------------------------------------
-    def note_columns(self, present: Iterable[str]) -> None:
-        """Record which wire columns a source (a CSV header) carried: unknown ones and missing known ones."""
-        present = list(present)
+    def note_header(self, names: Iterable[str], *, source: str) -> None:
+        """A CSV header: record unknown columns; refuse it at once when a required column is absent.
+
+        With several headers (one per ZIP member) a column counts as carried only if every header has it.
+        """
+        names = list(names)
+        self._source = source
         known = set(self.product.source_names)
-        for name in present:
+        for name in names:
             if name not in known:
                 self._unknown.setdefault(name)
-        present_set = set(present)
-        for name in self.product.source_names:
-            if name not in present_set:
-                self._missing.setdefault(name)
+        present = known.intersection(names)
+        missing = [c for c in self.product.required_sources if c not in present]
+        if missing:
+            raise MissingRequiredColumns(source, self.product.name, missing)
+        self._header_known = present if self._header_known is None else self._header_known & present
 
-    def note_known_seen(self, names: Iterable[str]) -> None:
-        """For sources without a header (JSON): a known column seen once is not missing."""
-        self._seen_known.update(names)
+    def note_record_keys(self, keys: Iterable[str], *, source: str) -> None:
+        """JSON records: known keys seen in at least one record count as carried; others become extras."""
+        self._source = source
+        known = set(self.product.source_names)
+        seen = self._record_keys if self._record_keys is not None else set()
+        for key in keys:
+            if key in known:
+                seen.add(key)
+            else:
+                self._unknown.setdefault(key)
+        self._record_keys = seen
+
+    def _settle_columns(self) -> None:
+        """Decide which known columns the source carried; a JSON window lacking a required key is refused."""
+        if self._header_known is not None:
+            present = self._header_known
+        elif self._record_keys is not None:
+            present = self._record_keys
+            missing = [c for c in self.product.required_sources if c not in present]
+            if missing and self._rows_ok + self._rows_quarantined:
+                raise MissingRequiredColumns(self._source, self.product.name, missing)
+        else:  # no header and no record: nothing was read, nothing can be said to be missing
+            self._absent = tuple(self.product.source_names)
+            self._missing = ()
+            return
+        self._absent = tuple(c for c in self.product.source_names if c not in present)
+        self._missing = tuple(c for c in self.product.expected_sources(self.direction) if c not in present)
 
     # -- rows ----------------------------------------------------------------------------------------
-    def quarantine(self, *, source: str, line_number: int | None, reason: str, raw_line: str) -> None:
+    def quarantine(
+        self,
+        *,
+        source: str,
+        line_number: int | None,
+        reason: str,
+        raw_line: str,
+        raw_bytes: bytes | None = None,
+    ) -> None:
+        """Set a row aside with its reason. ``raw_bytes``: the exact bytes when ``raw_line`` cannot hold them
+        (invalid UTF-8); a ``raw_line`` holding NUL (which PostgreSQL text cannot store) keeps them too."""
         if self._quarantine is None:
             self._quarantine = self._qtmp.open("w", encoding="utf-8", newline="\n")
-        record = {"source": source, "line_number": line_number, "reason": reason, "raw_line": raw_line}
+        if raw_bytes is None and "\x00" in raw_line:
+            raw_bytes = raw_line.encode("utf-8", "surrogatepass")
+        record: dict[str, object] = {
+            "source": source,
+            "line_number": line_number,
+            "reason": reason,
+            "raw_line": raw_line,
+        }
+        if raw_bytes is not None:
+            record["raw_bytes_b64"] = base64.b64encode(raw_bytes).decode("ascii")
         self._quarantine.write(json.dumps(record, ensure_ascii=False) + "\n")
         self._rows_quarantined += 1
 

@@ -118,7 +118,7 @@ def _feed_csv(writer: NormalizedWriter, stream: BinaryIO, source: str) -> None:
     names = _read_header(stream)
     if names is None:
         return  # an empty member: no header, no rows
-    writer.note_columns(names)
+    writer.note_header(names, source=source)
     known = set(writer.product.source_names)
     unknown = [n for n in names if n not in known]
     numbers = _RecordNumbers()
@@ -199,23 +199,28 @@ def _write_csv_batch(
 
 
 def normalize_csv_stream(
-    stream: BinaryIO, product: Product, out_path: Path, *, source_name: str
+    stream: BinaryIO, product: Product, out_path: Path, *, source_name: str, direction: str | None = None
 ) -> NormalizeResult:
     """Normalize one CSV byte stream (e.g. an open ZIP member) into ``out_path`` (written atomically)."""
-    with NormalizedWriter(product, out_path) as writer:
+    with NormalizedWriter(product, out_path, direction=direction) as writer:
         _feed_csv(writer, stream, source_name)
     assert writer.result is not None
     return writer.result
 
 
-def normalize_zip(zip_path: Path, product: Product, out_path: Path) -> NormalizeResult:
+def normalize_zip(
+    zip_path: Path, product: Product, out_path: Path, *, direction: str | None = None
+) -> NormalizeResult:
     """Normalize every CSV member of a report ZIP into one Parquet file, streaming each member.
 
     Members are opened through the client's guarded reader (path-traversal, size and CRC checks); the
     quarantine rows name their member as ``<zip name>/<member>``.
     """
     zip_path = Path(zip_path)
-    with NormalizedWriter(product, out_path) as writer, open_csv_members(zip_path) as members:
+    with (
+        NormalizedWriter(product, out_path, direction=direction) as writer,
+        open_csv_members(zip_path) as members,
+    ):
         for member_name, stream in members:
             _feed_csv(writer, stream, f"{zip_path.name}/{member_name}")
     assert writer.result is not None

@@ -4,6 +4,11 @@ Why the same sink: a CDR fetched by the incremental DAG must land exactly as the
 it, or each reload would flip rows between two spellings. So JSON values are first turned into the CSV's
 string form (numbers as their decimal text, booleans as TRUE/FALSE, nested objects as JSON text, null and
 ``""`` as NULL) and then typed by the same registry conversion.
+
+Absent keys: a known key no record of the window carried is an absent column (unknown: the stored value is
+kept, see :mod:`.core`). A record without a key that other records carry has NULL there (JSON omits empty
+values), except for the keys identity and billing need (``Product.required_sources``): such a record is
+quarantined rather than loaded with an unknown price or id.
 """
 
 from __future__ import annotations
@@ -53,43 +58,56 @@ def _write(
     product = writer.product
     known_sources = product.source_names
     known = set(known_sources)
+    required = product.required_sources
     columns: dict[str, list[str | None]] = {name: [] for name in known_sources}
     extras: list[str] = []
-    seen: set[str] = set()
-    unknown_names: list[str] = []
-    for record in records:
+    kept: list[Mapping[str, Any]] = []
+    kept_positions: list[int] = []
+    for record, position in zip(records, positions, strict=True):
+        writer.note_record_keys(record.keys(), source=source)
+        lacking = [key for key in required if key not in record]
+        if lacking:
+            writer.quarantine(
+                source=source,
+                line_number=position,
+                reason=f"record has no {', '.join(lacking)} field (needed for identity or billing)",
+                raw_line=_raw(record),
+            )
+            continue
+        kept.append(record)
+        kept_positions.append(position)
         for name in known_sources:
             columns[name].append(wire_text(record.get(name)))
         unknown = {}
         for key, value in record.items():
-            if key in known:
-                seen.add(key)
-            else:
+            if key not in known:
                 text = wire_text(value)
                 unknown[key] = text if text != "" else None
-        unknown_names.extend(k for k in unknown if k not in unknown_names)
         extras.append(json.dumps(unknown, ensure_ascii=False, separators=(",", ":")) if unknown else "{}")
-    writer.note_known_seen(seen)
-    writer.note_columns([*seen, *unknown_names])
     writer.write_batch(
         {name: pa.array(values, pa.string()) for name, values in columns.items()},
         extras,
-        len(records),
+        len(kept),
         source=source,
-        raw_line=lambda i: _raw(records[i]),
-        line_number=lambda i: positions[i],
+        raw_line=lambda i: _raw(kept[i]),
+        line_number=lambda i: kept_positions[i],
     )
 
 
 def normalize_records(
-    records: Iterable[Mapping[str, Any]], product: Product, out_path: Path, *, source_name: str
+    records: Iterable[Mapping[str, Any]],
+    product: Product,
+    out_path: Path,
+    *,
+    source_name: str,
+    direction: str | None = None,
 ) -> NormalizeResult:
     """Normalize JSON records (dicts of strings/numbers/null) into ``out_path``, in bounded batches.
 
     A quarantined record's ``line_number`` is its 1-based position in ``records`` and its raw line is
-    the record as JSON. ``missing_columns`` lists the known columns no record carried.
+    the record as JSON. ``missing_columns`` lists the expected columns (for ``direction``) no record carried.
     """
-    with NormalizedWriter(product, out_path) as writer:
+    with NormalizedWriter(product, out_path, direction=direction) as writer:
         batch: list[Mapping[str, Any]] = []
         positions: list[int] = []
         for position, record in enumerate(records, start=1):

@@ -35,6 +35,10 @@ _COMMENT = re.compile(
 _CREATE_TABLE = re.compile(
     r"CREATE TABLE (?:IF NOT EXISTS )?(?P<name>cdr\.[a-z_]+) \((?P<body>.*?)\n\)", re.S
 )
+_ADD_COLUMN = re.compile(
+    r"ALTER TABLE (?P<table>cdr\.[a-z_]+) ADD COLUMN (?:IF NOT EXISTS )?(?P<name>[a-z_][a-z0-9_]*) "
+    r"(?P<type>bigserial|double precision|[a-z]+(?:\[\])?)"
+)
 _CREATE_VIEW = re.compile(r"CREATE VIEW (?P<name>analytics\.[a-z_]+) AS")
 _COLUMN_LINE = re.compile(
     r"^\s+(?P<name>[a-z_][a-z0-9_]*) (?P<type>bigserial|double precision|[a-z]+(?:\[\])?)", re.M
@@ -67,6 +71,9 @@ def catalog_from_migrations(directory: Path = MIGRATIONS_DIR) -> dict[str, Relat
                 if column["name"] in {"constraint", "primary"}:
                     continue
                 relation.columns.setdefault(column["name"], [column["type"], ""])
+        for match in _ADD_COLUMN.finditer(text):
+            relation = relations.setdefault(match["table"], Relation(match["table"], "table"))
+            relation.columns.setdefault(match["name"], [match["type"], ""])
         for match in _CREATE_VIEW.finditer(text):
             relations.setdefault(match["name"], Relation(match["name"], "view"))
         for match in _COMMENT.finditer(text):
