@@ -553,7 +553,8 @@ class Soak:
             f"unexpected={before.unexpected}")  # fmt: skip
         for example in result.examples:
             say(f"  e.g. {example}")
-        say(f"unexpected={result.unexpected}")
+        say(f"unexpected={result.unexpected} (leftover extras keys, not counted as stale: "
+            f"{result.leftover_extras} records)")  # fmt: skip
         say(f"missing={result.missing} duplicated={result.duplicated} stale={result.stale}")
         say(f"wall time: {wall:.0f} s (log: {self.log_path})")
         kills_ok = all(k.killed_in_copy and k.rolled_back for k in self.stats.kills)
@@ -570,6 +571,7 @@ class Soak:
                         "duplicated": result.duplicated,
                         "stale": result.stale,
                         "unexpected": result.unexpected,
+                        "leftover_extras": result.leftover_extras,
                         "checkpoints": checks.__dict__,
                         "before_repair": {
                             "missing": before.missing,
