@@ -1,11 +1,22 @@
-"""Load one completed async report: download, normalize into the Parquet lake, merge into PostgreSQL.
+"""Load one completed async report: download, normalize, merge into PostgreSQL, publish to the Parquet lake.
 
 The Airflow task around this is a thin wrapper; everything here is testable without a scheduler.
 XCom carries the report's id and this function's counts, never rows.
+
+A day is loaded only when the file is shown complete: a TRUNCATED report is refused (``ReportTruncated``:
+split the window), and the rows read (typed + quarantined, duplicates included) must equal the report's
+``items_count`` (``IncompleteFile`` otherwise: an empty ZIP, a ZIP without a CSV, a header-only or a cut
+CSV). Every attempt downloads the file again, so a retry fetches a fresh copy; a file that fails a check
+never reaches the warehouse or the lake (the lake file is published only after the warehouse committed).
+A legitimately empty day (``items_count`` 0, a file without rows) loads as empty.
+
+Temporary files of an attempt that was killed (a ``.part`` download, a normalizer's ``.tmp``) are removed
+at the start of the next attempt at the same partition.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
 from collections.abc import Mapping
@@ -13,13 +24,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from include.vonage_cdr.client import Report, ReportExpired, ReportRequest, ReportsClient, raise_for_outcome
+from include.vonage_cdr.client import (
+    Report,
+    ReportExpired,
+    ReportRequest,
+    ReportsClient,
+    ReportTruncated,
+    raise_for_outcome,
+)
 from include.vonage_cdr.client.timestamps import parse_vonage_timestamp
 from include.vonage_cdr.incremental import SyncPartition, record_freshness
-from include.vonage_cdr.lake import Lake
+from include.vonage_cdr.lake import Lake, remove_stale_files
 from include.vonage_cdr.normalize import normalize_zip
+from include.vonage_cdr.normalize.errors import IncompleteFile
+from include.vonage_cdr.normalize.limits import DEFAULT_LIMITS, ReadLimits
 from include.vonage_cdr.products import get_product
 from include.vonage_cdr.warehouse.load import LoadRequest, load_normalized
+
+log = logging.getLogger(__name__)
 
 
 def _request_from(report: Mapping[str, Any]) -> ReportRequest:
@@ -46,6 +68,22 @@ def _replacement_report(
     return raise_for_outcome(report)  # FAILED/ABORTED/TRUNCATED raise their specific errors
 
 
+def _expected_rows(report: Report, file_name: str) -> int:
+    """The rows the file must hold; refuse a report that cannot be shown complete."""
+    if str(report.request_status).upper() == "TRUNCATED":
+        raise ReportTruncated(
+            f"{file_name}: report {report.request_id} is TRUNCATED (Vonage cut it at its size limit); "
+            "a truncated day is not loaded: split the window",
+            request_id=report.request_id,
+        )
+    if report.items_count is None:
+        raise IncompleteFile(
+            f"{file_name}: report {report.request_id} announces no items_count, so the file cannot be shown "
+            "complete; refusing to load it"
+        )
+    return int(report.items_count)
+
+
 def load_report_partition(
     client: ReportsClient,
     dsn: str,
@@ -56,6 +94,7 @@ def load_report_partition(
     airflow: Mapping[str, Any] | None = None,
     replacement_poll_seconds: float = 15.0,
     replacement_deadline_seconds: float = 3600.0,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> dict[str, Any]:
     """Download and load the report the operator completed; returns counts for XCom."""
     started = datetime.now(UTC)
@@ -63,6 +102,10 @@ def load_report_partition(
     req = _request_from(report)
     day = req.date_start.astimezone(UTC).date()
     work = work_dir / f"{product.table}-{req.account_id}-{req.direction or 'all'}-{day.isoformat()}"
+    target = lake.partition_file(product.name, day, req.account_id, req.direction)
+    stale = remove_stale_files(work, before=started) + lake.remove_stale_temp_files(target, before=started)
+    if stale:
+        log.warning("removed %d temporary files of an earlier, interrupted attempt: %s", len(stale), stale)
     work.mkdir(parents=True, exist_ok=True)
     replaced_from: str | None = None
     try:
@@ -82,9 +125,9 @@ def load_report_partition(
             )
             zip_path = client.download_report(current, work)
         download_seconds = time.monotonic() - t0
+        expected = _expected_rows(current, zip_path.name)
 
-        target = lake.partition_file(product.name, day, req.account_id, req.direction)
-        result = normalize_zip(zip_path, product, target, direction=req.direction)
+        result = normalize_zip(zip_path, product, work / target.name, direction=req.direction, limits=limits)
         load = load_normalized(
             dsn,
             LoadRequest(
@@ -96,10 +139,11 @@ def load_report_partition(
                 window_end=req.date_end,
                 report_request_id=current.request_id,
                 source_file=zip_path.name,
-                cdrs_billed=int(current.items_count or 0),
+                cdrs_billed=expected,
                 started_at=started,
                 download_seconds=download_seconds,
                 airflow=airflow,
+                rows_expected=expected,
             ),
             result,
             extra_sql_in_txn=lambda conn, load_id: record_freshness(
@@ -112,6 +156,7 @@ def load_report_partition(
                 window_end=req.date_end,
             ),
         )
+        lake.publish(target, result.parquet_path, result.quarantine_path)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {
@@ -129,6 +174,9 @@ def load_report_partition(
         "rows_updated": load.rows_updated,
         "rows_unchanged": load.rows_unchanged,
         "rows_quarantined": load.rows_quarantined,
+        "rows_duplicate": load.rows_duplicate,
+        "rows_moved": load.rows_moved,
         "unknown_columns": list(result.unknown_columns),
-        "cdrs_billed": int(current.items_count or 0),
+        "missing_columns": list(result.missing_columns),
+        "cdrs_billed": load.cdrs_billed,
     }

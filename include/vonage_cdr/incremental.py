@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import psycopg
 from psycopg import sql
 
+from include.vonage_cdr.lake import remove_stale_files
 from include.vonage_cdr.normalize import normalize_records
 from include.vonage_cdr.planning import directions_for
 from include.vonage_cdr.products import Product, get_product
@@ -132,7 +133,9 @@ def record_freshness(
     """Store the newest event this mode has covered for the partition and its lag behind ``now``.
 
     Bounded by the loaded window's end, so the daily stream's freshness is not borrowed from rows
-    the incremental stream loaded (and vice versa).
+    the incremental stream loaded (and vice versa). Never moves backwards: re-loading an older day (or
+    loading with an older report's ``now``) keeps the newest event and check time already recorded, and
+    the lag is recomputed from those.
     """
     filters = [sql.SQL("account_id = %s"), sql.SQL("event_time < %s")]
     params: list[Any] = [part.account_id, window_end]
@@ -151,8 +154,12 @@ def record_freshness(
                                    lag_seconds, load_id)
         VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
         ON CONFLICT (product, account_id, direction, mode) DO UPDATE
-          SET newest_event_at = EXCLUDED.newest_event_at, checked_at = EXCLUDED.checked_at,
-              lag_seconds = EXCLUDED.lag_seconds, load_id = EXCLUDED.load_id
+          SET newest_event_at = GREATEST(cdr.freshness.newest_event_at, EXCLUDED.newest_event_at),
+              checked_at = GREATEST(cdr.freshness.checked_at, EXCLUDED.checked_at),
+              lag_seconds = extract(epoch FROM
+                  GREATEST(cdr.freshness.checked_at, EXCLUDED.checked_at)
+                  - GREATEST(cdr.freshness.newest_event_at, EXCLUDED.newest_event_at)),
+              load_id = EXCLUDED.load_id
         """,
         (part.product, part.account_id, part.direction_key, mode, newest, now, lag, load_id),
     )
@@ -169,6 +176,7 @@ def sync_partition(
     airflow: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Read and load this run's windows for one partition; return counts for XCom (never rows)."""
+    run_started = datetime.now(UTC)
     product = get_product(part.product)
     with psycopg.connect(dsn) as conn:
         watermark = read_watermark(conn, part)
@@ -183,7 +191,11 @@ def sync_partition(
         "rows_quarantined": 0,
         "cdrs_billed": 0,
     }
-    work_dir.mkdir(parents=True, exist_ok=True)
+    # One directory per partition: a killed run's files (a normalizer's .tmp) are removed by the next one,
+    # without touching the live files of the other partitions running beside it.
+    part_dir = work_dir / f"sync-{product.table}-{part.account_id}-{part.direction or 'all'}"
+    remove_stale_files(part_dir, before=run_started)
+    part_dir.mkdir(parents=True, exist_ok=True)
     for window_start, window_end in windows:
         started = datetime.now(UTC)
         billed_before = client.cdrs_retrieved
@@ -196,7 +208,7 @@ def sync_partition(
             for page in client.iter_record_pages(part.product, part.account_id, ws, we, **kw):
                 yield from page.records
 
-        with tempfile.TemporaryDirectory(dir=work_dir, prefix="sync-") as tmp:
+        with tempfile.TemporaryDirectory(dir=part_dir, prefix="window-") as tmp:
             source = f"sync:{part.product}:{part.account_id}:{window_start.isoformat()}"
             result = normalize_records(
                 records(), product, Path(tmp) / "window.parquet", source_name=source, direction=part.direction

@@ -14,22 +14,28 @@ DuckDB or Spark read it as a partitioned dataset. Quarantined rows sit beside th
 Every write goes to a temporary file in the target's own directory and is moved over the target with
 ``os.replace`` (atomic on POSIX within one filesystem): a reader sees the old file or the new one, a re-run
 replaces the day's file instead of adding a second one beside it, and a crash mid-write leaves the previous
-file intact and no temporary file behind.
+file intact. A process killed mid-write (``kill -9``) cannot delete its temporary file; the next attempt at
+the same partition removes the ones older than itself (:meth:`Lake.remove_stale_temp_files`).
+
+The daily load normalizes into its work directory and publishes into the lake only after the warehouse
+committed (:meth:`Lake.publish`), so a file that failed its checks (a short file) never reaches the lake.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import re
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TypeVar
 
 from include.vonage_cdr.settings import Settings
 
-__all__ = ["Lake", "atomic_path", "quarantine_path_for"]
+__all__ = ["Lake", "atomic_path", "quarantine_path_for", "remove_stale_files"]
 
 T = TypeVar("T")
 
@@ -47,6 +53,39 @@ def _safe(kind: str, value: str) -> str:
 def quarantine_path_for(data_path: Path) -> Path:
     """Where the quarantined rows of ``data_path`` live: same directory, ignored by dataset readers."""
     return data_path.with_name(f"_quarantine-{data_path.stem}.jsonl")
+
+
+def remove_stale_files(
+    directory: Path, *, before: datetime, match: Callable[[str], bool] = lambda name: True
+) -> list[Path]:
+    """Delete the files in ``directory`` (recursively) named as ``match`` accepts and last modified before
+    ``before``: what a killed attempt left. A file written since ``before`` belongs to a live writer.
+    Subdirectories last modified before ``before`` go too once they are empty."""
+    if not directory.is_dir():
+        return []
+    cutoff = before.timestamp()
+    removed = []
+    entries = sorted(directory.rglob("*"), reverse=True)  # deepest first
+    stale_dirs = [p for p in entries if p.is_dir() and p.stat().st_mtime < cutoff]
+    for path in entries:
+        with contextlib.suppress(FileNotFoundError):
+            if path.is_file() and match(path.name) and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed.append(path)
+    for path in stale_dirs:
+        with contextlib.suppress(OSError):  # not empty: something live or unmatched is inside
+            path.rmdir()
+            removed.append(path)
+    return removed
+
+
+def _move_or_copy(source: Path, destination: Path) -> None:
+    try:
+        source.replace(destination)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        shutil.copyfile(source, destination)  # another filesystem: copy into the temporary name
 
 
 @contextlib.contextmanager
@@ -103,11 +142,40 @@ class Lake:
 
         ``target`` must be inside this lake (a guard against a mis-built path writing elsewhere).
         """
-        resolved = target.resolve()
-        if not resolved.is_relative_to(self.root.resolve()):
-            raise ValueError(f"{target} is outside the lake root {self.root}")
+        self._check_inside(target)
         with atomic_path(target) as tmp:
             return write(tmp)
+
+    def _check_inside(self, target: Path) -> None:
+        if not target.resolve().is_relative_to(self.root.resolve()):
+            raise ValueError(f"{target} is outside the lake root {self.root}")
+
+    def publish(self, target: Path, parquet: Path, quarantine: Path | None) -> None:
+        """Put a normalized file and its quarantine (or none: a stale one is removed) at ``target``.
+
+        Each file is moved (or, from another filesystem, copied) to a temporary name beside its target and
+        then swapped in atomically.
+        """
+        self._check_inside(target)
+        with atomic_path(target) as tmp:
+            _move_or_copy(parquet, tmp)
+        quarantine_target = quarantine_path_for(target)
+        if quarantine is None:
+            with contextlib.suppress(FileNotFoundError):
+                quarantine_target.unlink()
+        else:
+            with atomic_path(quarantine_target) as tmp:
+                _move_or_copy(quarantine, tmp)
+
+    def remove_stale_temp_files(self, target: Path, *, before: datetime) -> list[Path]:
+        """Temporary files of ``target`` (and its quarantine) left by attempts killed before ``before``."""
+        self._check_inside(target)
+        prefixes = (f".{target.name}.", f".{quarantine_path_for(target).name}.")
+
+        def is_temp(name: str) -> bool:
+            return name.startswith(prefixes) and name.endswith(_TMP_SUFFIX)
+
+        return remove_stale_files(target.parent, before=before, match=is_temp)
 
     def files(self, product: str, day: date) -> list[Path]:
         """The data files of a product's day, in name order (no quarantine or temporary files)."""

@@ -18,6 +18,7 @@ itself). Each re-load is billed again per CDR, which is why the default is one r
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -124,15 +125,34 @@ def plan_partitions(
     return partitions
 
 
+def oldest_loadable_day(product: Product, today: date) -> date:
+    """The oldest UTC day whose records Vonage still keeps on ``today``, counted as Vonage counts.
+
+    13 calendar months back to the same day of the month, or the month's last day when it has no such day
+    (on 2026-03-31 the oldest day is 2025-02-28; on 2025-03-29 it is 2024-02-29); VIDEO-API: 90 days.
+    """
+    if product.retention_months is None:
+        return today - timedelta(days=product.retention_days)
+    months = today.year * 12 + (today.month - 1) - product.retention_months
+    year, month = divmod(months, 12)
+    month += 1
+    return date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
+
+
 def check_retention(partitions: Iterable[Partition], today: date) -> None:
     """Refuse days Vonage no longer keeps, instead of loading an empty report as if it were complete."""
     refused: list[str] = []
     for part in partitions:
         product = get_product(part.product)
-        oldest = today - timedelta(days=product.retention_days)
+        oldest = oldest_loadable_day(product, today)
         if part.day < oldest:
+            kept = (
+                f"{product.retention_months} calendar months"
+                if product.retention_months is not None
+                else f"{product.retention_days} days"
+            )
             refused.append(
-                f"{part.product} {part.day.isoformat()} (retention {product.retention_days} days: "
+                f"{part.product} {part.day.isoformat()} (retention {kept}: "
                 f"the oldest loadable day is {oldest.isoformat()})"
             )
     if refused:

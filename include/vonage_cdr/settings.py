@@ -65,6 +65,10 @@ class Settings:
     sync_initial_lookback: timedelta = timedelta(hours=1)
     sync_max_catchup_per_run: timedelta = timedelta(hours=6)
     sync_max_window: timedelta = timedelta(hours=24)
+    # What a report file may hold (include/vonage_cdr/normalize/limits.py explains each cap)
+    max_record_bytes: int = 1024 * 1024
+    max_decompressed_bytes: int = 8 * 1024**3
+    max_compression_ratio: float = 100.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -127,6 +131,14 @@ class Settings:
             if (raw := get("CDR_REPORT_DEADLINE_HOURS")) is not None:
                 kwargs["report_deadline"] = timedelta(hours=float(raw))
             for name, attr in (
+                ("CDR_MAX_RECORD_BYTES", "max_record_bytes"),
+                ("CDR_MAX_DECOMPRESSED_BYTES", "max_decompressed_bytes"),
+            ):
+                if (raw := get(name)) is not None:
+                    kwargs[attr] = int(raw)
+            if (raw := get("CDR_MAX_COMPRESSION_RATIO")) is not None:
+                kwargs["max_compression_ratio"] = float(raw)
+            for name, attr in (
                 ("CDR_SYNC_INTERVAL_MINUTES", "sync_interval"),
                 ("CDR_SYNC_OVERLAP_MINUTES", "sync_overlap"),
                 ("CDR_SYNC_SAFETY_MARGIN_MINUTES", "sync_safety_margin"),
@@ -159,3 +171,8 @@ class Settings:
             raise SettingsError("CDR_SYNC_INTERVAL_MINUTES must be positive")
         if self.sync_overlap < timedelta(0) or self.sync_safety_margin < timedelta(0):
             raise SettingsError("CDR_SYNC_OVERLAP_MINUTES and CDR_SYNC_SAFETY_MARGIN_MINUTES must be >= 0")
+        if self.max_record_bytes < 1024 or self.max_decompressed_bytes < 1 or self.max_compression_ratio < 1:
+            raise SettingsError(
+                "CDR_MAX_RECORD_BYTES must be at least 1024; CDR_MAX_DECOMPRESSED_BYTES and "
+                "CDR_MAX_COMPRESSION_RATIO must be positive"
+            )

@@ -119,6 +119,7 @@ def load_partition(
 ) -> dict[str, Any]:
     from include.vonage_cdr.daily_load import load_report_partition
     from include.vonage_cdr.lake import Lake
+    from include.vonage_cdr.normalize.limits import ReadLimits
     from vonage_reports.hooks import VonageReportsHook
 
     client = VonageReportsHook(vonage_conn_id=settings.vonage_conn_id).get_client()
@@ -130,6 +131,9 @@ def load_partition(
             lake=Lake(settings.lake_root),
             work_dir=settings.work_dir,
             airflow=_airflow_meta(context),
+            limits=ReadLimits(
+                settings.max_record_bytes, settings.max_decompressed_bytes, settings.max_compression_ratio
+            ),
         )
     finally:
         client.close()

@@ -114,3 +114,58 @@ def test_settings_from_env_parse_and_reject_bad_values() -> None:
         Settings.from_env({"CDR_RELOAD_LAGS_DAYS": "0"})
     with pytest.raises(SettingsError, match="24 hours"):
         Settings.from_env({"CDR_SYNC_MAX_WINDOW_MINUTES": "2000"})
+
+
+@pytest.mark.parametrize(
+    ("today", "oldest"),
+    [
+        (date(2026, 3, 15), date(2025, 2, 15)),  # 396 days would still ask for 2025-02-12..14
+        (date(2026, 3, 31), date(2025, 2, 28)),  # no 31 February: the month's last day
+        (date(2025, 3, 29), date(2024, 2, 29)),  # a leap day exists in 2024
+        (date(2028, 3, 29), date(2027, 2, 28)),  # and not in 2027
+        (date(2026, 1, 31), date(2024, 12, 31)),  # across the year
+        (date(2026, 11, 22), date(2025, 10, 22)),
+    ],
+)
+def test_retention_is_13_calendar_months_as_vonage_counts(today: date, oldest: date) -> None:
+    from include.vonage_cdr.planning import oldest_loadable_day
+    from include.vonage_cdr.products import get_product
+
+    assert oldest_loadable_day(get_product("SMS"), today) == oldest
+    check_retention(plan_partitions([oldest], ["SMS", "MESSAGES"], ["abcd1234"]), today)
+    with pytest.raises(
+        RetentionExceeded, match=rf"SMS {oldest - timedelta(days=1)} \(retention 13 calendar months"
+    ):
+        check_retention(plan_partitions([oldest - timedelta(days=1)], ["SMS"], ["abcd1234"]), today)
+
+
+@pytest.mark.parametrize("today", [date(2026, 3, 1), date(2028, 2, 29), date(2026, 12, 31)])
+def test_video_api_keeps_90_days_and_agrees_with_the_simulator(today: date) -> None:
+    from include.simulator.generate import retention_floor
+    from include.vonage_cdr.planning import oldest_loadable_day
+    from include.vonage_cdr.products import get_product
+
+    as_of = datetime.combine(today, datetime.min.time(), tzinfo=UTC) + timedelta(hours=12)
+    assert oldest_loadable_day(get_product("VIDEO-API"), today) == today - timedelta(days=90)
+    for product in ("VIDEO-API", "SMS", "VOICE-CALL"):
+        assert oldest_loadable_day(get_product(product), today) == retention_floor(product, as_of), product
+
+
+def test_file_limits_come_from_the_environment_and_stay_within_the_workers_memory() -> None:
+    from include.vonage_cdr.normalize.limits import ReadLimits, physical_memory_bytes
+
+    s = Settings.from_env(
+        {
+            "CDR_MAX_RECORD_BYTES": "65536",
+            "CDR_MAX_DECOMPRESSED_BYTES": "1000000",
+            "CDR_MAX_COMPRESSION_RATIO": "50",
+        }
+    )
+    assert (s.max_record_bytes, s.max_decompressed_bytes, s.max_compression_ratio) == (65536, 1_000_000, 50.0)
+    assert Settings.from_env({}).max_record_bytes == 1024 * 1024
+    with pytest.raises(SettingsError, match="CDR_MAX_RECORD_BYTES"):
+        Settings.from_env({"CDR_MAX_RECORD_BYTES": "10"})
+    memory = physical_memory_bytes()
+    assert memory is not None
+    with pytest.raises(ValueError, match="1/64 of this worker's memory"):
+        ReadLimits(max_record_bytes=memory // 32)

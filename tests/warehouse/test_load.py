@@ -549,3 +549,32 @@ def test_upgrading_removes_the_copies_the_old_merge_stored_twice(
         {"id": "m1", "event_time": now - timedelta(days=39)},
         {"id": "m2", "event_time": now - timedelta(days=39)},
     ]
+
+
+def test_an_empty_sync_window_loads_and_records_nothing_missing(
+    tmp_path: Path, migrated_warehouse: Any
+) -> None:
+    normalized = normalize_records([], SMS, tmp_path / "empty.parquet", source_name="sync")
+    loaded = load_normalized(migrated_warehouse.dsn, request(mode="sync", report_request_id=None), normalized)
+    assert (loaded.rows_read, loaded.rows_loaded, loaded.missing_columns) == (0, 0, ())
+
+
+def test_an_undecodable_row_is_quarantined_in_postgres_byte_for_byte_and_the_rest_loads(
+    load_csv: Callable[..., tuple[NormalizeResult, LoadResult]], migrated_warehouse: Any
+) -> None:
+    good = quoted_csv(HEADER, [row(1), row(3)])
+    header, first, third = good.split(b"\n")[:3]
+    bad = first.replace(b'"m1"', b'"m2"').replace(b'"hi"', b'"\xff\xfe\x00 caf\xe9"')
+    _, loaded = load_csv(b"\n".join([header, first, bad, third]) + b"\n")
+    assert (loaded.rows_read, loaded.rows_loaded, loaded.rows_quarantined) == (3, 2, 1)
+    (q,) = fetch(
+        migrated_warehouse.dsn, "SELECT line_number, reason, raw_line, raw_bytes FROM cdr.quarantine"
+    )
+    assert q["line_number"] == 3
+    assert q["reason"] == "report.csv line 3: not valid UTF-8 (in message_body)"
+    assert bytes(q["raw_bytes"]) == bad  # exact, reproducible
+    assert q["raw_line"].endswith('"\\xff\\xfe\\x00 caf\\xe9"')
+    assert [r["id"] for r in fetch(migrated_warehouse.dsn, "SELECT id FROM cdr.sms ORDER BY id")] == [
+        "m1",
+        "m3",
+    ]

@@ -3,7 +3,9 @@
 A report file comes from the network, so it is treated as hostile: member names are checked against path
 traversal (we never extract, but names flow into logs and file names downstream), the declared
 decompressed size is capped before anything is decompressed (``zipfile`` never yields more than the
-declared size, so the declared sum bounds the real output), CRCs are verified while streaming, and a
+declared size, so the declared sum bounds the real output), a large member that would inflate more than
+``max_compression_ratio`` times its compressed size (a decompression bomb; CSV compresses about 5:1) is
+refused before it is read, CRCs are verified while streaming, and a
 body that is HTML or JSON (an error page or a problem JSON served with 200) is reported as such.
 All ``.csv`` members are read, not just the first (contract §3.6: "Zip file containing CSV files").
 """
@@ -28,6 +30,9 @@ from include.vonage_cdr.client.errors import (
 
 DEFAULT_MAX_UNCOMPRESSED = 32 * 1024**3
 DEFAULT_MAX_MEMBERS = 1000
+DEFAULT_MAX_COMPRESSION_RATIO = 100.0
+#: members below this decompressed size are never refused for their ratio (they cannot hurt)
+RATIO_CHECK_MIN_BYTES = 64 * 1024**2
 
 
 def sniff_content(head: bytes) -> str:
@@ -62,7 +67,7 @@ def check_member_name(name: str) -> None:
 
 
 def _csv_members(
-    zf: zipfile.ZipFile, path: Path, max_uncompressed: int, max_members: int
+    zf: zipfile.ZipFile, path: Path, max_uncompressed: int, max_members: int, max_ratio: float | None
 ) -> list[zipfile.ZipInfo]:
     infos = zf.infolist()
     if len(infos) > max_members:
@@ -73,9 +78,18 @@ def _csv_members(
         if info.flag_bits & 0x1:
             raise UnsafeArchive(f"{path.name}: member {info.filename!r} is encrypted")
         total += info.file_size
+        ratio = info.file_size / max(info.compress_size, 1)
+        if max_ratio is not None and info.file_size >= RATIO_CHECK_MIN_BYTES and ratio > max_ratio:
+            raise DownloadTooLarge(
+                f"{path.name}: member {info.filename!r} would decompress from {info.compress_size} to "
+                f"{info.file_size} bytes ({ratio:.0f}:1), past the cap of {max_ratio:.0f}:1 "
+                "(a decompression bomb or a damaged file)"
+            )
     if total > max_uncompressed:
+        largest = max(infos, key=lambda i: i.file_size)
         raise DownloadTooLarge(
-            f"{path.name}: declared decompressed size {total} bytes exceeds the cap of {max_uncompressed}"
+            f"{path.name}: declared decompressed size {total} bytes exceeds the cap of {max_uncompressed} "
+            f"(largest member {largest.filename!r}: {largest.file_size} bytes)"
         )
     members = [i for i in infos if not i.is_dir() and i.filename.lower().endswith(".csv")]
     return sorted(members, key=lambda i: i.filename)
@@ -126,6 +140,7 @@ def open_csv_members(
     *,
     max_uncompressed_bytes: int = DEFAULT_MAX_UNCOMPRESSED,
     max_members: int = DEFAULT_MAX_MEMBERS,
+    max_compression_ratio: float | None = DEFAULT_MAX_COMPRESSION_RATIO,
 ) -> Iterator[Iterator[tuple[str, IO[bytes]]]]:
     """Yield an iterator of ``(member_name, binary stream)`` for every ``.csv`` member, in name order.
 
@@ -140,7 +155,7 @@ def open_csv_members(
     zip_path = Path(path)
     zf = _open_zip(zip_path)
     try:
-        members = _csv_members(zf, zip_path, max_uncompressed_bytes, max_members)
+        members = _csv_members(zf, zip_path, max_uncompressed_bytes, max_members, max_compression_ratio)
 
         def iterate() -> Iterator[tuple[str, IO[bytes]]]:
             for info in members:
@@ -164,10 +179,16 @@ def verify_zip(
     *,
     max_uncompressed_bytes: int = DEFAULT_MAX_UNCOMPRESSED,
     max_members: int = DEFAULT_MAX_MEMBERS,
+    max_compression_ratio: float | None = DEFAULT_MAX_COMPRESSION_RATIO,
 ) -> list[str]:
     """Read every CSV member once (CRC checked) and return their names; raises on any problem."""
     names = []
-    with open_csv_members(path, max_uncompressed_bytes=max_uncompressed_bytes, max_members=max_members) as it:
+    with open_csv_members(
+        path,
+        max_uncompressed_bytes=max_uncompressed_bytes,
+        max_members=max_members,
+        max_compression_ratio=max_compression_ratio,
+    ) as it:
         for name, stream in it:
             while stream.read(1024 * 1024):
                 pass

@@ -196,8 +196,8 @@ class NormalizedWriter:
             missing = [c for c in self.product.required_sources if c not in present]
             if missing and self._rows_ok + self._rows_quarantined:
                 raise MissingRequiredColumns(self._source, self.product.name, missing)
-        else:  # no header and no record: nothing was read, nothing can be said to be missing
-            self._absent = tuple(self.product.source_names)
+        else:  # no header and no record: nothing was read, so nothing is known to be absent
+            self._absent = ()
             self._missing = ()
             return
         self._absent = tuple(c for c in self.product.source_names if c not in present)

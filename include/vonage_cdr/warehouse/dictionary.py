@@ -133,7 +133,28 @@ def _freshness(product: Product) -> str:
     )
     return (
         f"Loaded daily from async reports after a settlement delay and every 5 minutes from sync records; "
-        f"{settle}. Vonage keeps {product.retention_days} days. Live lag: `analytics.freshness`."
+        f"{settle}. Vonage keeps {_retention(product)}. Live lag: `analytics.freshness`."
+    )
+
+
+def _retention(product: Product) -> str:
+    if product.retention_months is not None:
+        return f"{product.retention_months} calendar months"
+    return f"{product.retention_days} days"
+
+
+def _columns_rule(product: Product) -> str:
+    required = ", ".join(f"`{s}`" for s in product.required_sources)
+    optional = ", ".join(f"`{s}`" for s in product.source_names if s in product.optional_sources)
+    text = f"a file without {required} is refused (identity and billing need them)"
+    if optional:
+        text += f"; {optional} may be absent by design (their absence is not reported)"
+    if product.inbound_sources is not None:
+        text += "; inbound files carry fewer columns than outbound ones"
+    return (
+        text
+        + ". Any other column a file lacks is listed in `cdr.load_ledger.missing_columns`; a column a file "
+        "lacks keeps the value already stored"
     )
 
 
@@ -148,8 +169,10 @@ def _product_section(product: Product) -> list[str]:
         "",
         table_comment(product),
         "",
-        f"- Key: `{product.record_id_column.name}` + `event_time`; event time = wire field "
-        f"`{product.event_time}` (the API's date filter); direction: {direction}.",
+        f"- Key: one row per `{product.record_id_column.name}` (a record whose event time changes is moved, "
+        f"not duplicated); primary key `{product.record_id_column.name}` + `event_time` (the partition key); "
+        f"event time = wire field `{product.event_time}` (the API's date filter); direction: {direction}.",
+        f"- Columns: {_columns_rule(product)}.",
         f"- Freshness: {_freshness(product)}",
         "",
         "| Column | Type | Wire field | Meaning |",
@@ -211,11 +234,11 @@ def render(relations: dict[str, Relation]) -> str:
         "One table per Reports API product, partitioned by UTC month of `event_time` (partitions named "
         "`<table>_pYYYYMM`, created 2 months ahead by `cdr.ensure_partitions`).",
         "",
-        "| Table | Product | Event time | Retention (days) |",
+        "| Table | Product | Event time | Kept by Vonage |",
         "|---|---|---|---|",
     ]
     lines += [
-        f"| `cdr.{p.table}` | {p.name} | `{p.event_time}` | {p.retention_days} |" for p in PRODUCTS.values()
+        f"| `cdr.{p.table}` | {p.name} | `{p.event_time}` | {_retention(p)} |" for p in PRODUCTS.values()
     ]
     lines.append("")
     for product in PRODUCTS.values():
