@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CI_ARGS = [
-    "--seed", "5",
+    "--seed", "3",
     "--days", "2",
     "--products", "SMS,VOICE-CALL",
     "--records-per-day", "150",
