@@ -26,7 +26,7 @@ BASE_RATES: dict[str, float] = {
     "renamed_column_rate": 0.03,
     "undecodable_row_rate": 0.05,
     "malformed_row_rate": 0.04,
-    "expired_cursor_rate": 0.1,
+    "expired_cursor_rate": 0.2,
     "failed_report_rate": 0.04,
 }
 ERROR_STATUSES = (503, 500, 502, 504)
