@@ -18,7 +18,7 @@ CI_ARGS = [
     "--days", "2",
     "--products", "SMS,VOICE-CALL",
     "--records-per-day", "150",
-    "--paged-records-per-day", "2500",
+    "--paged-records-per-day", "4000",
     "--sync-every-hours", "12",
     "--fault-scale", "2",
     "--time-limit-minutes", "12",
