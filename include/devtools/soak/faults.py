@@ -21,13 +21,13 @@ BASE_RATES: dict[str, float] = {
     "truncated_download_rate": 0.04,
     "corrupt_download_rate": 0.03,
     "html_download_rate": 0.02,
-    "short_file_rate": 0.06,
+    "short_file_rate": 0.1,
     "missing_column_rate": 0.03,
     "renamed_column_rate": 0.03,
     "undecodable_row_rate": 0.05,
     "malformed_row_rate": 0.04,
     "expired_cursor_rate": 0.2,
-    "failed_report_rate": 0.04,
+    "failed_report_rate": 0.08,
 }
 ERROR_STATUSES = (503, 500, 502, 504)
 #: the simulator hangs this long on an injected timeout; the soak's client gives up after TIMEOUT_CLIENT
