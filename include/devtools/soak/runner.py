@@ -527,6 +527,9 @@ class Soak:
         say(f"faults injected (counted by the simulator): {sum(faults.values())}")
         for kind, n in faults.items():
             say(f"  {kind:<24} {n}")
+        unmet = [k for k in FAULT_KINDS if not any(f == k or f.startswith(f"{k}_") for f in faults)]
+        if unmet:
+            say(f"  not met in this run (seeded; another seed or more days meet them): {', '.join(unmet)}")
         say(f"late status/price updates after the first daily read: {changed} records")
         runs = self.stats.dag_runs
         say(f"DAG runs: daily {runs[DAILY_DAG]}, incremental {runs[INCREMENTAL_DAG]}; "
@@ -597,6 +600,15 @@ class Soak:
                 )
             )
         return 0 if ok else 1
+
+
+#: the kinds the soak injects (as the simulator counts them; 5xx as server_error_<status>)
+FAULT_KINDS = (
+    "rate_limit_burst", "server_error", "slow", "timeout", "connection_reset", "truncated_download",
+    "corrupt_download", "html_download", "short_file:cut", "short_file:header_only", "short_file:empty_zip",
+    "short_file:no_csv", "missing_column", "renamed_column", "undecodable_row", "malformed_row",
+    "expired_cursor", "failed_report", "expired_file", "expired_report",
+)  # fmt: skip
 
 
 def _file_columns(product: str, direction: str | None) -> set[str]:
