@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.9
 export PYTHONPATH := $(CURDIR):$(CURDIR)/plugins
 
-.PHONY: help install test test-airflow lint format lock demo sandbox bench airflow airflow-cli migrate docs report clean
+.PHONY: help install test test-airflow lint format lock demo sandbox bench airflow airflow-cli migrate docs report soak clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ airflow: install ## Airflow on 127.0.0.1 (API server, scheduler, DAG processor, 
 
 airflow-cli: install ## an airflow command against the make-airflow set-up: make airflow-cli ARGS="dags list"
 	$(BIN)/python -m include.devtools.airflow_cli $(ARGS)
+
+soak: install ## days of both DAGs under injected faults + a killed load, then compare with the ground truth (SOAK_ARGS)
+	$(BIN)/python -m include.devtools.soak $(SOAK_ARGS)
 
 sandbox: install ## run the Reports API simulator in the foreground (PORT, VONAGE_API_KEY, VONAGE_API_SECRET)
 	$(BIN)/python -m include.simulator
