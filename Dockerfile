@@ -31,4 +31,4 @@ COPY --chown=airflow:0 include/ /opt/airflow/include/
 # data dirs exist in the image so a fresh named volume mounted there starts owned by airflow.
 ENV PYTHONPATH=/opt/airflow:/opt/airflow/plugins
 RUN mkdir -p /opt/airflow/data/lake /opt/airflow/data/work \
-    && python -c "import include.vonage_cdr.settings, include.simulator, vonage_reports.hooks"
+    && python -c "import include.vonage_cdr.settings, include.simulator, include.deploy.preflight, vonage_reports.hooks"

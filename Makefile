@@ -7,10 +7,10 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.9
 export PYTHONPATH := $(CURDIR):$(CURDIR)/plugins
 
-.PHONY: help install test lint format lock demo sandbox bench airflow migrate docs clean
+.PHONY: help install test test-airflow lint format lock demo sandbox bench airflow airflow-cli migrate docs report soak clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
 
 install: $(STAMP) ## create .venv and install the pinned dependencies (seconds when nothing changed)
 
@@ -36,6 +36,9 @@ test: install ## run the tests in random order (TEST_SCOPE=quick|ci|all; starts 
 	@test -n "$(filter $(TEST_SCOPE),quick ci all)" || { echo "TEST_SCOPE must be quick, ci or all" >&2; exit 2; }
 	$(BIN)/python -m pytest $(if $(TEST_MARKERS_$(TEST_SCOPE)),-m "$(TEST_MARKERS_$(TEST_SCOPE))") $(PYTEST_ARGS)
 
+test-airflow: install ## the real-components tests: scheduler, triggerer, DAG processor, API server, Chromium (minutes)
+	$(BIN)/python -m pytest -m real_airflow tests/dags/test_real_airflow.py tests/devtools/test_make_airflow.py $(PYTEST_ARGS)
+
 lint: install ## ruff check and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -47,8 +50,14 @@ format: install ## apply ruff fixes and formatting
 demo: install ## run the daily and incremental DAGs end to end on the simulator and a local PostgreSQL
 	$(BIN)/python -m include.devtools.demo $(DEMO_ARGS)
 
-airflow: install ## the Airflow UI (airflow standalone) with the simulator and the demo warehouse; Ctrl-C stops all
+airflow: install ## Airflow on 127.0.0.1 (API server, scheduler, DAG processor, triggerer) with the simulator and the demo warehouse; Ctrl-C stops all
 	$(BIN)/python -m include.devtools.airflow_local $(AIRFLOW_ARGS)
+
+airflow-cli: install ## an airflow command against the make-airflow set-up: make airflow-cli ARGS="dags list"
+	$(BIN)/python -m include.devtools.airflow_cli $(ARGS)
+
+soak: install ## days of both DAGs under injected faults + a killed load, then compare with the ground truth (SOAK_ARGS)
+	$(BIN)/python -m include.devtools.soak $(SOAK_ARGS)
 
 sandbox: install ## run the Reports API simulator in the foreground (PORT, VONAGE_API_KEY, VONAGE_API_SECRET)
 	$(BIN)/python -m include.simulator
@@ -67,6 +76,9 @@ migrate: install ## apply the warehouse migrations to CDR_WAREHOUSE_URL (idempot
 
 docs: install ## regenerate docs/data-dictionary.md from the product registry and the migrations
 	$(BIN)/python -m include.vonage_cdr.warehouse.dictionary
+
+report: install ## render the usage and cost report (HTML) from CDR_WAREHOUSE_URL, else the demo's warehouse
+	$(BIN)/python -m include.vonage_cdr.reporting $(REPORT_ARGS)
 
 clean: ## remove the virtualenv and local state
 	rm -rf $(VENV) .state .pytest_cache .ruff_cache

@@ -8,7 +8,8 @@ What it does (state under ``.state/demo/``, reused by the next run):
 
 1. starts the Reports API simulator on a free port and PostgreSQL from ``.state/demo/pg`` (or uses
    ``CDR_WAREHOUSE_URL``), creating the ``cdr_warehouse`` database on first use;
-2. ``airflow db migrate`` and the ``vonage_reports_api`` pool, in ``.state/demo/airflow`` (SQLite);
+2. ``airflow db migrate`` (metadata in the same local cluster) and the ``vonage_reports_api`` pool
+   (counting deferred tasks), with ``AIRFLOW_HOME`` ``.state/demo/airflow``;
 3. ``airflow dags test vonage_cdr_daily <yesterday>`` with conf ``{"day": "<yesterday>"}``;
 4. ``airflow dags test vonage_cdr_incremental``;
 5. prints rows per product, the load ledger, the Parquet lake, freshness and a billing query;
@@ -101,13 +102,18 @@ def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     return ""
 
 
-def _last_run_state(layout: StateLayout, dag_id: str) -> str | None:
-    """State of the newest run of ``dag_id`` in the SQLite metadata (``dags test`` may exit 0 on failure)."""
-    db = layout.airflow_home / "airflow.db"
-    with contextlib.closing(sqlite3.connect(db)) as conn:
-        row = conn.execute(
-            "SELECT state FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", (dag_id,)
-        ).fetchone()
+def _last_run_state(metadata_url: str, dag_id: str) -> str | None:
+    """State of the newest run of ``dag_id`` in Airflow's metadata (``dags test`` may exit 0 on failure).
+
+    ``metadata_url`` is the set-up's SQLAlchemy URL: PostgreSQL in the local cluster, or SQLite.
+    """
+    query = "SELECT state FROM dag_run WHERE dag_id = {} ORDER BY id DESC LIMIT 1"
+    if metadata_url.startswith("sqlite:///"):
+        with contextlib.closing(sqlite3.connect(metadata_url[len("sqlite:///") :])) as conn:
+            row = conn.execute(query.format("?"), (dag_id,)).fetchone()
+    else:
+        with psycopg.connect(metadata_url.replace("postgresql+psycopg2://", "postgresql://", 1)) as pg:
+            row = pg.execute(query.format("%s"), (dag_id,)).fetchone()
     return None if row is None else str(row[0])
 
 
@@ -140,7 +146,7 @@ class Demo:
         if code != 0:
             raise StepFailed(f"`airflow {' '.join(argv)}` exited with code {code}")
         if argv[:2] == ["dags", "test"]:
-            state = _last_run_state(self.layout, argv[2])
+            state = _last_run_state(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], argv[2])
             if state != "success":
                 raise StepFailed(f"`airflow {' '.join(argv)}`: the DAG run ended in state {state}")
 
@@ -186,6 +192,16 @@ class Demo:
             return 1
         self._stop()
         self._print_how_to_query()
+        # The usage and cost report that the daily DAG's last task rendered (CDR_REPORT_DIR of the stack).
+        from include.vonage_cdr.reporting import REPORT_FILE_NAME
+
+        report = self.layout.root / "reports" / REPORT_FILE_NAME
+        self.summary["report"] = str(report) if report.exists() else None
+        print(
+            f"Usage and cost report (open it in a browser): {report}"
+            if report.exists()
+            else f"No report at {report}"
+        )
         if self.args.json_summary:
             Path(self.args.json_summary).write_text(json.dumps(self.summary, indent=2, default=str))
         return 0

@@ -167,6 +167,30 @@ class LocalPostgres:
             time.sleep(0.05)
         raise TimeoutError(f"PostgreSQL did not accept connections on port {self.port} in {timeout}s")
 
+    def require_passwords(self) -> None:
+        """Make every role except the superuser log in with its password over TCP (scram-sha-256).
+
+        The cluster is created with trust authentication; a test or the soak that gives the pipeline a
+        login role with a password calls this so a connection without the right password is refused.
+        """
+        assert self.data_dir is not None and self.port is not None, "start() the server first"
+        su = self.superuser
+        hba = self.data_dir / "pg_hba.conf"
+        hba.write_text(
+            "local all all trust\n"
+            f"host all {su} 127.0.0.1/32 trust\n"
+            f"host all {su} ::1/128 trust\n"
+            "host all all 127.0.0.1/32 scram-sha-256\n"
+            "host all all ::1/128 scram-sha-256\n"
+        )
+        self._prepare_owner(hba)
+        subprocess.run(
+            self._cmd(str(find_bindir() / "pg_ctl"), "-D", str(self.data_dir), "reload"),
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+
     def is_running(self) -> bool:
         if self.data_dir is None:
             return False

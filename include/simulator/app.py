@@ -16,13 +16,16 @@ import hmac
 import json
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import ClientSession, ClientTimeout, hdrs, web
 
 from include.simulator.config import Account
+from include.simulator.file_faults import plan_download, write_faulty_copy
 from include.simulator.problems import (
     PROBLEM_JSON,
     Problem,
@@ -30,12 +33,13 @@ from include.simulator.problems import (
     file_not_found,
     forbidden,
     malformed_json,
+    optional_part_missing,
     rate_limited,
     server_error,
     unauthorized,
 )  # fmt: skip
-from include.simulator.reports import TERMINAL
-from include.simulator.sync import records_page
+from include.simulator.reports import TERMINAL, Report
+from include.simulator.sync import CURSOR_EXPIRED, expired_cursor, records_page
 from include.simulator.validation import parse_ts, validate
 
 if TYPE_CHECKING:
@@ -92,23 +96,29 @@ async def core_middleware(request: web.Request, handler: Handler) -> web.StreamR
         cfg = faults.config
         if faults.applies_to(request.path):
             if faults.roll(cfg.reset_rate):
+                faults.count("connection_reset")
                 status = -1
                 _abort(request)
                 return web.Response(status=500)
             if faults.roll(cfg.timeout_rate):
+                faults.count("timeout")
                 await asyncio.sleep(cfg.timeout_seconds)
                 status = -2
                 _abort(request)
                 return web.Response(status=504)
             if faults.roll(cfg.slow_rate):
+                faults.count("slow")
                 await asyncio.sleep(cfg.slow_seconds)
             if faults.roll(cfg.error_rate):
+                faults.count(f"server_error_{cfg.error_status}")
                 raise server_error(cfg.error_status)
         caller = _caller(request, sim.config.accounts)
         account = caller.api_key
         request[CALLER] = caller
         kind = "sync" if request.path == "/v2/reports/records" else "async"
         limit = faults.rate_limited(caller.api_key, kind)
+        if limit is None and faults.burst_429(caller.api_key):
+            limit = cfg.rate_limit_sync_rps if kind == "sync" else cfg.rate_limit_async_rps
         if limit is not None:
             raise rate_limited(cfg.rate_limit_status, cfg.retry_after_seconds, limit)
         resp = await handler(request)
@@ -141,12 +151,23 @@ async def get_records(request: web.Request) -> web.Response:
     now = sim.clock.now()
     q = validate(params, mode="sync", cfg=sim.config, now=now)
     _authorize(request, q.account_id)
-    body = await asyncio.get_running_loop().run_in_executor(
-        None,
-        lambda: records_page(sim.model, sim.codec, q, cursor=cursor, iv=iv, base_url=base_url(request),
-                             self_query=list(request.query.items()), now=now,
-                             cursor_ttl=sim.faults.config.cursor_ttl_seconds),
-    )  # fmt: skip
+    faults = sim.faults
+    if q.ids is not None and faults.config.id_lookup_status is not None:
+        raise optional_part_missing(faults.config.id_lookup_status, "id")
+    if cursor is not None and faults.roll(faults.config.expired_cursor_rate):
+        faults.count("expired_cursor")
+        raise expired_cursor()
+    try:
+        body = await asyncio.get_running_loop().run_in_executor(
+            None,
+            lambda: records_page(sim.model, sim.codec, q, cursor=cursor, iv=iv, base_url=base_url(request),
+                                 self_query=list(request.query.items()), now=now,
+                                 cursor_ttl=faults.config.cursor_ttl_seconds),
+        )  # fmt: skip
+    except Problem as p:
+        if p.body.get("detail") == CURSOR_EXPIRED:
+            faults.count("expired_cursor")
+        raise
     return json_response(body)
 
 
@@ -161,12 +182,19 @@ async def create_report(request: web.Request) -> web.Response:
     q = validate(params, mode="async", cfg=sim.config, now=sim.clock.now())
     caller = _authorize(request, q.account_id)
     fail = sim.faults.roll(sim.faults.config.failed_report_rate)
+    if fail:
+        sim.faults.count("failed_report")
     r = sim.reports.create(q, caller.api_key, base_url(request), fail)
+    if sim.faults.drop_create_answer():
+        _abort(request)  # the report exists and is billed; the client never hears of it
+        return web.Response(status=500)
     return json_response(r.to_json())
 
 
 async def list_reports(request: web.Request) -> web.Response:
     sim: Simulator = request.app[SIM]
+    if sim.faults.config.list_reports_status is not None:
+        raise optional_part_missing(sim.faults.config.list_reports_status, "list")
     qp = request.query
     account_id = qp.get("account_id")
     if not account_id:
@@ -212,6 +240,32 @@ async def cancel_report(request: web.Request) -> web.Response:
 _HTML = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
 
 
+def _faulty_copy(sim: Simulator, r: Report) -> Path | None:
+    """Roll this download's file faults; when any hits, write the faulty copy and return its path."""
+    cfg = sim.faults.config
+    q = r.query
+    report_key = f"{q.product}|{q.account_id}|{q.direction or ''}|{q.start.isoformat()}|{q.end.isoformat()}"
+    plan = plan_download(
+        seed=cfg.seed,
+        report_key=report_key,
+        attempt=sim.faults.next_download(report_key),
+        items=r.items_count or 0,
+        short_rate=cfg.short_file_rate,
+        short_kinds=cfg.short_file_kinds,
+        missing_rate=cfg.missing_column_rate,
+        renamed_rate=cfg.renamed_column_rate,
+        undecodable_rate=cfg.undecodable_row_rate,
+        malformed_rate=cfg.malformed_row_rate,
+        columns=cfg.column_fault_columns,
+    )
+    if not plan.any or r.file_path is None:
+        return None
+    dest = sim.data_dir / f".served-{uuid.uuid4().hex}.zip"
+    for kind in write_faulty_copy(r.file_path, dest, plan, r.items_count or 0):
+        sim.faults.count(kind)
+    return dest
+
+
 async def download(request: web.Request) -> web.StreamResponse:
     sim: Simulator = request.app[SIM]
     file_id = request.match_info["file_id"]
@@ -226,16 +280,34 @@ async def download(request: web.Request) -> web.StreamResponse:
     faults = sim.faults
     cfg = faults.config
     if faults.roll(cfg.html_download_rate):
+        faults.count("html_download")
         return web.Response(body=_HTML, content_type="text/html")
+    copy = await asyncio.get_running_loop().run_in_executor(None, _faulty_copy, sim, r)
     truncate, corrupt = faults.roll(cfg.truncated_download_rate), faults.roll(cfg.corrupt_download_rate)
-    if not (truncate or corrupt):
+    if truncate:
+        faults.count("truncated_download")
+    if corrupt:
+        faults.count("corrupt_download")
+    if not (truncate or corrupt or copy):
         return web.FileResponse(r.file_path, headers=headers)
-    size = r.file_path.stat().st_size
+    path = copy or r.file_path
+    try:
+        return await _stream(request, path, headers, truncate=truncate, corrupt=corrupt)
+    finally:
+        if copy is not None:
+            copy.unlink(missing_ok=True)
+
+
+async def _stream(
+    request: web.Request, path: Path, headers: dict[str, str], *, truncate: bool, corrupt: bool
+) -> web.StreamResponse:
+    """Send `path` with its true Content-Length; flip 64 bytes in the middle and/or cut the body there."""
+    size = path.stat().st_size
     resp = web.StreamResponse(headers=headers)
     resp.content_length = size
     await resp.prepare(request)
     sent = 0
-    with r.file_path.open("rb") as fh:
+    with path.open("rb") as fh:
         while chunk := fh.read(256 * 1024):
             if corrupt and sent <= size // 2 < sent + len(chunk):
                 pos = size // 2 - sent

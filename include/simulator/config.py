@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from include.simulator.clock import SimClock
+from include.simulator.file_faults import SHORT_FILE_KINDS
 
 DEFAULT_API_KEY = "abcd1234"
 DEFAULT_API_SECRET = "sandbox-secret-0123"  # noqa: S105 - documented sandbox default, not a real secret
@@ -38,7 +39,8 @@ class FaultConfig:
     """Injected failures. Probabilities are drawn from a RNG seeded with `seed` (deterministic per run).
 
     `paths` limits request-level faults (5xx, slow, timeout, reset) to request paths starting with one of
-    the prefixes (empty = every path). Download faults apply to `GET /v3/media/...` only.
+    the prefixes (empty = every path). Download and file faults apply to `GET /v3/media/...` only. Every
+    injected fault is counted by kind (`Simulator.fault_counts()`).
     """
 
     seed: int = 0
@@ -61,10 +63,33 @@ class FaultConfig:
     truncated_download_rate: float = 0.0
     corrupt_download_rate: float = 0.0
     html_download_rate: float = 0.0
+    # file faults: the copy of a report file served for ONE download differs from what the report promises.
+    # Each is rolled per download attempt from `seed`, the report's request and the attempt number, so a
+    # download again may give a good copy (as behind a flaky storage layer); the stored file stays intact.
+    short_file_rate: float = 0.0  # fewer rows than items_count: kinds below (see file_faults.py)
+    short_file_kinds: tuple[str, ...] = SHORT_FILE_KINDS
+    missing_column_rate: float = 0.0  # one column dropped from the header and from every row
+    renamed_column_rate: float = 0.0  # one header name changed, e.g. total_price -> totalPrice
+    column_fault_columns: tuple[str, ...] = ()  # columns those two may pick (empty: any column of the file)
+    undecodable_row_rate: float = 0.0  # one row carries bytes that are not UTF-8
+    malformed_row_rate: float = 0.0  # one row has a field too few (its last value is missing)
+    # 429 bursts on top of the documented limits: a request starts one with this probability, and the
+    # account's next `rate_limit_burst_requests - 1` requests are answered 429 too
+    rate_limit_burst_rate: float = 0.0
+    rate_limit_burst_requests: int = 5
+    # a sync page requested with a cursor is refused as expired with this probability (beside the TTL)
+    expired_cursor_rate: float = 0.0
     # report faults
     failed_report_rate: float = 0.0
     # sync cursors expire this many simulated seconds after being issued (None = never)
     cursor_ttl_seconds: float | None = None
+    # -- an implementation without the optional parts (include/simulator/README.md, "Faults") ---------
+    # GET /v2/reports answers this status with a problem body (e.g. 404: no list endpoint); None = works
+    list_reports_status: int | None = None
+    # sync id-mode lookups (`id=`) answer this status (e.g. 422: ids not supported); None = work
+    id_lookup_status: int | None = None
+    # the next N POST /v2/reports create their report, then the connection is closed without an answer
+    drop_create_answers: int = 0
 
 
 Pace = Literal["fast", "vonage"]

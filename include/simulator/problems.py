@@ -94,3 +94,12 @@ def rate_limited(status: int, retry_after: int, limit: int) -> Problem:
 def server_error(status: int) -> Problem:
     return problem(status, f"{ERRORS}#internal-error", "Internal Server Error",
                    "The server encountered an internal error. Please retry.")  # fmt: skip
+
+
+def optional_part_missing(status: int, part: str) -> Problem:
+    """What an implementation without the report list or without id lookups answers (FaultConfig)."""
+    if status == 422:
+        return unprocessable(part, f"Parameter {part} is not supported")
+    if status == 404:
+        return problem(404, f"{ERRORS}#not-found", "Not Found", "The requested resource does not exist.")
+    return problem(status, f"{ERRORS}#internal-error", "Error", f"The {part} operation failed.")

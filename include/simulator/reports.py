@@ -16,7 +16,7 @@ import io
 import threading
 import uuid
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -59,6 +59,7 @@ class Report:
     cancel_event: threading.Event = field(default_factory=threading.Event)
     callback_due: bool = False
     file_deleted: bool = False
+    file_expired: bool = False  # the file was dropped because its 72 hours passed
 
     def to_json(self) -> dict[str, Any]:
         q = self.query
@@ -78,8 +79,15 @@ class Report:
 
 
 class ReportManager:
-    def __init__(self, cfg: SimulatorConfig, model: DataModel, data_dir: Path) -> None:
+    def __init__(
+        self,
+        cfg: SimulatorConfig,
+        model: DataModel,
+        data_dir: Path,
+        on_fault: Callable[[str], None] | None = None,
+    ) -> None:
         self.cfg, self.model, self.data_dir = cfg, model, data_dir
+        self.on_fault = on_fault or (lambda kind: None)  # counts expiries met by clients
         self.clock = cfg.clock
         self.reports: dict[str, Report] = {}
         self.files: dict[str, Report] = {}
@@ -145,9 +153,15 @@ class ReportManager:
     def get(self, report_id: str, caller: str) -> Report:
         with self.lock:
             r = self.reports.get(report_id)
-            if r is None or r.owner != caller or self.expired(r, self.clock.now()):
+            if r is None or r.owner != caller:
+                raise not_found(report_id)
+            if self.expired(r, self.clock.now()):
+                self.on_fault("expired_report")
                 raise not_found(report_id)
             self.refresh(r)
+            self._expire_file(r)
+            if r.file_expired:
+                self.on_fault("expired_file")
             return r
 
     def cancel(self, report_id: str, caller: str) -> Report:
@@ -180,26 +194,34 @@ class ReportManager:
         with self.lock:
             r = self.files.get(file_id)
             now = self.clock.now()
-            if r is None or r.owner != caller or r.file_deleted or r.completed_at is None:
+            if r is None or r.owner != caller or r.completed_at is None:
                 return None
-            if now >= r.completed_at + timedelta(hours=self.cfg.file_retention_hours) or self.expired(r, now):
+            self._expire_file(r)
+            if self.expired(r, now) and not r.file_deleted:
+                r.file_expired = True
                 self._drop_file(r)
-                return None
-            return r
+            if r.file_expired:
+                self.on_fault("expired_file")
+            return None if r.file_deleted else r
 
     def tick(self) -> list[tuple[str, dict[str, Any]]]:
         """Advance every report; return (callback_url, status body) pairs that are now due."""
         due = []
         with self.lock:
-            now = self.clock.now()
             for r in list(self.reports.values()):
                 self.refresh(r)
                 if r.callback_due:
                     r.callback_due = False
                     due.append((r.query.callback_url or "", r.to_json()))
-                if r.completed_at and now >= r.completed_at + timedelta(hours=self.cfg.file_retention_hours):
-                    self._drop_file(r)
+                self._expire_file(r)
         return due
+
+    def _expire_file(self, r: Report) -> None:
+        """Drop the file once its retention has passed (checked on every touch, not only by the ticker)."""
+        retention = timedelta(hours=self.cfg.file_retention_hours)
+        if r.completed_at and not r.file_deleted and self.clock.now() >= r.completed_at + retention:
+            r.file_expired = True
+            self._drop_file(r)
 
     def _drop_file(self, r: Report) -> None:
         if r.file_path is not None and not r.file_deleted:

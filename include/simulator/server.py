@@ -45,7 +45,7 @@ class Simulator:
             self._tmp = tempfile.mkdtemp(prefix="vonage-sim-")
             data_dir = Path(self._tmp)
         self.data_dir = data_dir
-        self.reports = ReportManager(self.config, self.model, data_dir)
+        self.reports = ReportManager(self.config, self.model, data_dir, on_fault=self.faults.count)
         self.request_log: list[tuple[str, str, int]] = []
         self.callbacks_sent: list[tuple[str, int]] = []
         self.host = "127.0.0.1"
@@ -77,6 +77,10 @@ class Simulator:
 
     def set_faults(self, faults: FaultConfig) -> None:
         self.faults.set(faults)
+
+    def fault_counts(self) -> dict[str, int]:
+        """Faults injected so far by kind (429s, 5xx, resets, short files, expiries met ...), all configs."""
+        return self.faults.counts()
 
     def ground_truth(
         self,

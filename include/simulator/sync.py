@@ -72,6 +72,14 @@ def _bad_cursor(detail: str) -> Exception:
                    [{"name": "cursor", "reason": detail}])  # fmt: skip
 
 
+CURSOR_EXPIRED = "The cursor has expired"
+
+
+def expired_cursor() -> Exception:
+    """The answer to a cursor that is too old (TTL) or refused by the `expired_cursor_rate` fault."""
+    return _bad_cursor(CURSOR_EXPIRED)
+
+
 def filter_hash(q: Query) -> str:
     raw = json.dumps({k: v for k, v in sorted(q.echo.items())}, default=str, sort_keys=True)
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
@@ -127,7 +135,7 @@ def records_page(
         if payload.get("f") != fh:
             raise _bad_cursor("The cursor does not belong to these request parameters")
         if cursor_ttl is not None and now.timestamp() - payload["t"] > cursor_ttl:
-            raise _bad_cursor("The cursor has expired")
+            raise expired_cursor()
         position = (payload["d"], payload["i"])
 
     it = model.iter_window(q.account_id, q.product, q.start.timestamp(), q.end.timestamp(), as_of=now,

@@ -1,7 +1,9 @@
 """Load one completed async report: download, normalize, merge into PostgreSQL, publish to the Parquet lake.
 
 The Airflow task around this is a thin wrapper; everything here is testable without a scheduler.
-XCom carries the report's id and this function's counts, never rows.
+XCom carries the report's id, this function's counts and the lake file's URL (``file:///...`` or
+``s3://...``), never rows or local paths: the report is downloaded here, into this task's local work
+directory, because the task before (the report request) may have run on another worker.
 
 A day is loaded only when the file is shown complete: a TRUNCATED report is refused (``ReportTruncated``:
 split the window), and the rows read (typed + quarantined, duplicates included) must equal the report's
@@ -38,20 +40,33 @@ from include.vonage_cdr.lake import Lake, remove_stale_files
 from include.vonage_cdr.normalize import normalize_zip
 from include.vonage_cdr.normalize.errors import IncompleteFile
 from include.vonage_cdr.normalize.limits import DEFAULT_LIMITS, ReadLimits
+from include.vonage_cdr.planning import message_options
 from include.vonage_cdr.products import get_product
 from include.vonage_cdr.warehouse.load import LoadRequest, load_while_normalizing
 
 log = logging.getLogger(__name__)
 
 
-def _request_from(report: Mapping[str, Any]) -> ReportRequest:
+def _request_from(
+    report: Mapping[str, Any], *, include_message: bool = False, show_concatenated: bool = False
+) -> ReportRequest:
+    """The request a replacement report repeats, message options included (same rules as the plan)."""
+    direction = report.get("direction")
+    body, concatenated = message_options(
+        get_product(report["product"]),
+        direction,
+        include_message=include_message,
+        show_concatenated=show_concatenated,
+    )
     return ReportRequest(
         product=report["product"],
         account_id=report["account_id"],
         date_start=parse_vonage_timestamp(report["date_start"]),
         date_end=parse_vonage_timestamp(report["date_end"]),
-        direction=report.get("direction"),
+        direction=direction,
         include_subaccounts=bool(report.get("include_subaccounts", False)),
+        include_message=body,
+        filters={"show_concatenated": "true"} if concatenated else {},
     )
 
 
@@ -94,12 +109,14 @@ def load_report_partition(
     airflow: Mapping[str, Any] | None = None,
     replacement_poll_seconds: float = 15.0,
     replacement_deadline_seconds: float = 3600.0,
+    include_message: bool = False,
+    show_concatenated: bool = False,
     limits: ReadLimits = DEFAULT_LIMITS,
 ) -> dict[str, Any]:
     """Download and load the report the operator completed; returns counts for XCom."""
     started = datetime.now(UTC)
     product = get_product(report["product"])
-    req = _request_from(report)
+    req = _request_from(report, include_message=include_message, show_concatenated=show_concatenated)
     day = req.date_start.astimezone(UTC).date()
     work = work_dir / f"{product.table}-{req.account_id}-{req.direction or 'all'}-{day.isoformat()}"
     target = lake.partition_file(product.name, day, req.account_id, req.direction)
@@ -169,7 +186,7 @@ def load_report_partition(
         "day": day.isoformat(),
         "report_request_id": current.request_id,
         "replaced_expired_report": replaced_from,
-        "parquet_path": str(target),
+        "parquet_path": target.url,  # file:///... or s3://bucket/...
         "load_id": load.load_id,
         "rows_read": load.rows_read,
         "rows_inserted": load.rows_inserted,

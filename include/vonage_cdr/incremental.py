@@ -27,7 +27,7 @@ from psycopg import sql
 from include.vonage_cdr.background import ahead
 from include.vonage_cdr.lake import remove_stale_files
 from include.vonage_cdr.normalize import normalize_records
-from include.vonage_cdr.planning import directions_for
+from include.vonage_cdr.planning import directions_for, message_options
 from include.vonage_cdr.products import Product, get_product
 from include.vonage_cdr.settings import Settings
 from include.vonage_cdr.warehouse.load import LoadRequest, load_normalized
@@ -194,6 +194,7 @@ def sync_partition(
         "rows_updated": 0,
         "rows_quarantined": 0,
         "cdrs_billed": 0,
+        "load_ids": [],
     }
     # One directory per partition: a killed run's files (a normalizer's .tmp) are removed by the next one,
     # without touching the live files of the other partitions running beside it.
@@ -204,10 +205,18 @@ def sync_partition(
         started = datetime.now(UTC)
         billed_before = client.cdrs_retrieved
         t0 = time.monotonic()
-        direction_kw = {"direction": part.direction} if part.direction else {}
+        request_kw: dict[str, Any] = {"direction": part.direction} if part.direction else {}
+        body, concatenated = message_options(
+            product,
+            part.direction,
+            include_message=settings.include_message,
+            show_concatenated=settings.show_concatenated,
+        )
+        request_kw.update({"include_message": True} if body else {})
+        request_kw.update({"show_concatenated": "true"} if concatenated else {})
 
         def records(
-            ws: datetime = window_start, we: datetime = window_end, kw: Mapping[str, Any] = direction_kw
+            ws: datetime = window_start, we: datetime = window_end, kw: Mapping[str, Any] = request_kw
         ) -> Iterator[Mapping[str, Any]]:
             # pages are fetched ahead (at the client's pace) while the previous ones are normalized
             pages = client.iter_record_pages(part.product, part.account_id, ws, we, **kw)
@@ -243,6 +252,7 @@ def sync_partition(
         summary["rows_inserted"] += load.rows_inserted
         summary["rows_updated"] += load.rows_updated
         summary["rows_quarantined"] += load.rows_quarantined
+        summary["load_ids"].append(load.load_id)
         summary["cdrs_billed"] += client.cdrs_retrieved - billed_before
     summary["watermark_after"] = windows[-1][1].isoformat() if windows else summary["watermark_before"]
     summary["behind_by_seconds"] = (

@@ -7,41 +7,56 @@ files vanish after 72 hours). Layout::
     <root>/product=SMS/date=2026-11-20/<account_id>-<direction|all>.parquet
 
 one file per (account, direction) partition of a day, hive-style directory names so that pyarrow.dataset,
-DuckDB or Spark read it as a partitioned dataset. Quarantined rows sit beside their file as
+DuckDB, Trino or Spark read it as a partitioned dataset. Quarantined rows sit beside their file as
 ``_quarantine-<name>.jsonl``; temporary files start with ``.``. Dataset readers skip names starting with
 ``_`` or ``.``, so neither is mistaken for data.
 
-Every write goes to a temporary file in the target's own directory and is moved over the target with
-``os.replace`` (atomic on POSIX within one filesystem): a reader sees the old file or the new one, a re-run
-replaces the day's file instead of adding a second one beside it, and a crash mid-write leaves the previous
-file intact. A process killed mid-write (``kill -9``) cannot delete its temporary file; the next attempt at
-the same partition removes the ones older than itself (:meth:`Lake.remove_stale_temp_files`).
+The root is a local directory (the default, ``<project>/.state/lake``) or an object store,
+``s3://bucket/prefix`` (``CDR_LAKE_ROOT``; credentials from the Airflow connection ``CDR_LAKE_CONN_ID``).
+Every write goes to a hidden temporary file beside its target and is published over the target in one step
+(a rename locally, a server-side copy on S3; :mod:`include.vonage_cdr.storage` says why that is atomic on a
+store without rename): a reader sees the old file or the new one, a re-run replaces the day's file instead
+of adding a second one beside it, and a failed write leaves the previous file intact. A process killed
+mid-write (``kill -9``) cannot delete its temporary file; the next attempt at the same partition removes
+the ones older than itself (:meth:`Lake.remove_stale_temp_files`).
 
-The daily load normalizes into its work directory and publishes into the lake only after the warehouse
-committed (:meth:`Lake.publish`), so a file that failed its checks (a short file) never reaches the lake.
+The daily load normalizes into its (local) work directory and publishes into the lake only after the
+warehouse committed (:meth:`Lake.publish`), so a file that failed its checks (a short file) never reaches
+the lake.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import re
-import shutil
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import unquote, urlsplit
+
+import pyarrow as pa
+import pyarrow.fs as pafs
 
 from include.vonage_cdr.settings import Settings
+from include.vonage_cdr.storage import (
+    AtomicOutput,
+    LakePath,
+    Location,
+    S3Options,
+    is_temp_name,
+    lake_root_path,
+    publish_file,
+    remove_stale_temp_siblings,
+)
 
-__all__ = ["Lake", "atomic_path", "quarantine_path_for", "remove_stale_files"]
+__all__ = ["Lake", "LakePath", "quarantine_path_for", "remove_stale_files"]
 
 T = TypeVar("T")
+L = TypeVar("L", Path, LakePath)
 
 # Path components come from configuration and API responses; only harmless characters may reach a path.
 _SAFE_COMPONENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-_TMP_SUFFIX = ".tmp"
 
 
 def _safe(kind: str, value: str) -> str:
@@ -50,7 +65,7 @@ def _safe(kind: str, value: str) -> str:
     return value
 
 
-def quarantine_path_for(data_path: Path) -> Path:
+def quarantine_path_for(data_path: L) -> L:
     """Where the quarantined rows of ``data_path`` live: same directory, ignored by dataset readers."""
     return data_path.with_name(f"_quarantine-{data_path.stem}.jsonl")
 
@@ -79,113 +94,97 @@ def remove_stale_files(
     return removed
 
 
-def _move_or_copy(source: Path, destination: Path) -> None:
-    try:
-        source.replace(destination)
-    except OSError as exc:
-        if exc.errno != errno.EXDEV:
-            raise
-        shutil.copyfile(source, destination)  # another filesystem: copy into the temporary name
-
-
-@contextlib.contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``target``; on success move it over ``target``, on error delete it.
-
-    The temporary file lives in the same directory so ``os.replace`` never crosses a filesystem (which
-    would make it a non-atomic copy). Its name starts with ``.`` and ends with ``.tmp`` so readers and
-    cleanup jobs can tell it apart from data.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}{_TMP_SUFFIX}")
-    try:
-        yield tmp
-        if not tmp.exists():
-            raise FileNotFoundError(f"the writer did not create {tmp}")
-        tmp.replace(target)  # os.replace: atomic within one filesystem
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
 class Lake:
-    """A lake root directory (local by default; any POSIX-mounted filesystem works)."""
+    """A lake root: a local directory or ``s3://bucket/prefix`` (any S3-compatible store)."""
 
-    def __init__(self, root: Path | str) -> None:
-        self.root = Path(root)
+    def __init__(self, root: str | Path | LakePath, *, s3: S3Options | None = None) -> None:
+        self.root: LakePath = lake_root_path(root, s3)
 
     @classmethod
-    def from_settings(cls) -> Lake:
+    def from_settings(cls, s3: S3Options | None = None) -> Lake:
         """The configured lake: ``CDR_LAKE_ROOT``, by default the local ``<project>/.state/lake``."""
-        return cls(Settings.from_env().lake_root)
+        return cls(Settings.from_env().lake_root, s3=s3)
 
     def __repr__(self) -> str:
-        return f"Lake({str(self.root)!r})"
+        return f"Lake({self.root.url!r})"
 
-    def product_dir(self, product: str) -> Path:
+    @property
+    def url(self) -> str:
+        return self.root.url
+
+    def product_dir(self, product: str) -> LakePath:
         return self.root / f"product={_safe('product', product)}"
 
-    def day_dir(self, product: str, day: date) -> Path:
+    def day_dir(self, product: str, day: date) -> LakePath:
         """``<root>/product=<PRODUCT>/date=<YYYY-MM-DD>``."""
         return self.product_dir(product) / f"date={day.isoformat()}"
 
-    def partition_file(self, product: str, day: date, account_id: str, direction: str | None) -> Path:
+    def partition_file(self, product: str, day: date, account_id: str, direction: str | None) -> LakePath:
         """The one Parquet file of an (account, direction) partition of a product's day."""
         name = f"{_safe('account_id', account_id)}-{_safe('direction', direction or 'all')}.parquet"
         return self.day_dir(product, day) / name
 
-    def quarantine_file(self, product: str, day: date, account_id: str, direction: str | None) -> Path:
+    def quarantine_file(self, product: str, day: date, account_id: str, direction: str | None) -> LakePath:
         return quarantine_path_for(self.partition_file(product, day, account_id, direction))
 
-    def write_atomic(self, target: Path, write: Callable[[Path], T]) -> T:
-        """Run ``write(tmp_path)``, then atomically move the result over ``target``; returns write's result.
+    def locate(self, url: str) -> LakePath:
+        """The lake file a URL from XCom or the logs names (``file:///...`` or ``s3://...``), on this lake."""
+        parts = urlsplit(url)
+        path = unquote(parts.path) if parts.scheme == "file" else f"{parts.netloc}{unquote(parts.path)}"
+        located = LakePath(self.root.fs, path)
+        self._check_inside(located)
+        return located
+
+    def write_atomic(self, target: LakePath, write: Callable[[pa.NativeFile], T]) -> T:
+        """Run ``write(stream)`` on a temporary file, then publish it over ``target``; returns write's result.
 
         ``target`` must be inside this lake (a guard against a mis-built path writing elsewhere).
         """
         self._check_inside(target)
-        with atomic_path(target) as tmp:
-            return write(tmp)
+        with AtomicOutput(target) as stream:
+            return write(stream)
 
-    def _check_inside(self, target: Path) -> None:
-        if not target.resolve().is_relative_to(self.root.resolve()):
-            raise ValueError(f"{target} is outside the lake root {self.root}")
-
-    def publish(self, target: Path, parquet: Path, quarantine: Path | None) -> None:
+    def publish(self, target: LakePath, parquet: Path, quarantine: Path | None) -> None:
         """Put a normalized file and its quarantine (or none: a stale one is removed) at ``target``.
 
-        Each file is moved (or, from another filesystem, copied) to a temporary name beside its target and
-        then swapped in atomically.
+        Each local file is moved (copied from another filesystem, uploaded to an object store) to a
+        temporary name beside its target and then swapped in atomically.
         """
         self._check_inside(target)
-        with atomic_path(target) as tmp:
-            _move_or_copy(parquet, tmp)
+        publish_file(parquet, target)
         quarantine_target = quarantine_path_for(target)
         if quarantine is None:
-            with contextlib.suppress(FileNotFoundError):
-                quarantine_target.unlink()
+            quarantine_target.unlink(missing_ok=True)
         else:
-            with atomic_path(quarantine_target) as tmp:
-                _move_or_copy(quarantine, tmp)
+            publish_file(quarantine, quarantine_target)
 
-    def remove_stale_temp_files(self, target: Path, *, before: datetime) -> list[Path]:
+    def remove_stale_temp_files(self, target: LakePath, *, before: datetime) -> list[str]:
         """Temporary files of ``target`` (and its quarantine) left by attempts killed before ``before``."""
         self._check_inside(target)
-        prefixes = (f".{target.name}.", f".{quarantine_path_for(target).name}.")
+        return remove_stale_temp_siblings(target, before=before, names=(quarantine_path_for(target).name,))
 
-        def is_temp(name: str) -> bool:
-            return name.startswith(prefixes) and name.endswith(_TMP_SUFFIX)
+    def _check_inside(self, target: Location) -> None:
+        path = target if isinstance(target, LakePath) else lake_root_path(target)
+        if not path.is_relative_to(self.root):
+            raise ValueError(f"{path.url} is outside the lake root {self.root.url}")
 
-        return remove_stale_files(target.parent, before=before, match=is_temp)
-
-    def files(self, product: str, day: date) -> list[Path]:
+    def files(self, product: str, day: date) -> list[LakePath]:
         """The data files of a product's day, in name order (no quarantine or temporary files)."""
         folder = self.day_dir(product, day)
-        if not folder.is_dir():
-            return []
-        return sorted(p for p in folder.glob("*.parquet") if not p.name.startswith((".", "_")))
+        return sorted(
+            (
+                LakePath(folder.fs, info.path)
+                for info in folder.children()
+                if info.type == pafs.FileType.File
+                and info.base_name.endswith(".parquet")
+                and not info.base_name.startswith((".", "_"))
+            ),
+            key=lambda p: p.path,
+        )
 
-    def stale_temp_files(self) -> list[Path]:
-        """Temporary files left by a killed process (a crash skips the cleanup in ``atomic_path``)."""
-        if not self.root.is_dir():
-            return []
-        return sorted(p for p in self.root.rglob(f".*{_TMP_SUFFIX}") if p.is_file())
+    def stale_temp_files(self) -> list[LakePath]:
+        """Temporary files left by a killed process (a failed write removes its own; see storage)."""
+        return sorted(
+            (LakePath(self.root.fs, i.path) for i in self.root.walk() if is_temp_name(i.base_name)),
+            key=lambda p: p.path,
+        )

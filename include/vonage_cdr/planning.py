@@ -1,16 +1,20 @@
 """Which UTC days and which partitions a daily run loads, decided explicitly.
 
 Airflow 3 changed schedule semantics (``@daily`` is a trigger timetable; runs may have no logical
-date at all), so the day a run loads is never left implicit in a template. The rules:
+date at all; the UI's Trigger form fills the logical date with *now*), so the day a run loads is
+never left implicit in a template. The one rule, :data:`DAY_RULE`, is shown verbatim as the ``day``
+param's description and in the daily DAG's docs:
 
-1. an explicit ``day`` in the run's params/conf wins (manual re-loads and repairs);
-2. otherwise the UTC date of the run's logical date: the daily DAG uses ``CronDataIntervalTimetable``,
-   so a scheduled or backfill run's logical date is the start of the day it covers (a backfill of A..B
-   loads exactly the days A..B), and a manual run "for 2026-11-14" loads that day. (A manual run's
-   data interval is the interval *before* its logical date, so it is not used.) A day that has not
-   ended yet is waited for by the DAG's deferrable settlement wait, never loaded half-done;
-3. a run without a logical date (CLI/REST trigger with ``logical_date: null``, asset-triggered)
-   loads the last UTC day that has settled: ``(run_after - settlement_delay)``'s date minus one day.
+    A run loads one UTC day: the `day` param (YYYY-MM-DD) if set; else the UTC day of the run's
+    logical date if that day had ended when the run was created (scheduled and backfill runs: the day
+    they cover; a trigger for 2026-11-14 loads 2026-11-14); else, for a run without a logical date or
+    with one inside a day not yet over (the Trigger form's default of now), the last settled day: the
+    newest day whose end plus the settlement delay had passed. A day that has not ended is never
+    loaded: a `day` param naming one fails the run.
+
+"When the run was created" is the run's ``run_after``, fixed at creation, so clearing or retrying a
+run the next day loads the same day again. After the day is chosen the run waits, deferred, until
+the day's end plus the settlement delay (at most that long after midnight).
 
 Scheduled runs also re-load earlier days at the configured lags (default: none besides the day
 itself). Each re-load is billed again per CDR, which is why the default is one read per CDR.
@@ -19,15 +23,33 @@ itself). Each re-load is billed again per CDR, which is why the default is one r
 from __future__ import annotations
 
 import calendar
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from include.vonage_cdr.products import Product, get_product
 
+log = logging.getLogger(__name__)
+
 
 class RetentionExceeded(ValueError):
     """A requested day is older than Vonage keeps records for that product."""
+
+
+class DayNotEnded(ValueError):
+    """An explicitly requested day has not ended yet: its reports would be incomplete."""
+
+
+#: The rule of :func:`resolve_days`, word for word as the ``day`` param and the DAG docs state it.
+DAY_RULE = (
+    "A run loads one UTC day: the `day` param (YYYY-MM-DD) if set; else the UTC day of the run's "
+    "logical date if that day had ended when the run was created (scheduled and backfill runs: the "
+    "day they cover; a trigger for 2026-11-14 loads 2026-11-14); else, for a run without a logical "
+    "date or with one inside a day not yet over (the Trigger form's default of now), the last settled "
+    "day: the newest day whose end plus the settlement delay had passed. A day that has not ended is "
+    "never loaded: a `day` param naming one fails the run."
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +61,8 @@ class Partition:
     direction: str | None
     day: date
     include_subaccounts: bool = False
+    include_message: bool = False
+    show_concatenated: bool = False
 
     @property
     def window_start(self) -> datetime:
@@ -57,6 +81,9 @@ class Partition:
             "date_start": self.window_start.isoformat(),
             "date_end": self.window_end.isoformat(),
             "include_subaccounts": self.include_subaccounts,
+            # only when asked for, so a default plan's kwargs (and report reuse) stay as they were
+            **({"include_message": True} if self.include_message else {}),
+            **({"filters": {"show_concatenated": "true"}} if self.show_concatenated else {}),
         }
 
     def to_dict(self) -> dict[str, object]:
@@ -73,24 +100,54 @@ def resolve_days(
     is_scheduled: bool,
     settlement_delay: timedelta,
     reload_lags_days: Sequence[int] = (1,),
+    now: datetime | None = None,
 ) -> list[date]:
-    """Return the UTC days this run loads, newest first (see the module docstring for the rules)."""
+    """Return the UTC days this run loads, newest first, by :data:`DAY_RULE`.
+
+    ``run_after`` is when the run was created (fixed, so a retry loads the same day); ``now`` (default:
+    the current time) only decides whether an explicit ``day`` has ended. Raises :class:`DayNotEnded`.
+    """
     if explicit_day:
         base = explicit_day if isinstance(explicit_day, date) else date.fromisoformat(str(explicit_day))
+        current = (now or datetime.now(UTC)).astimezone(UTC)
+        if day_end(base) > current:
+            raise DayNotEnded(
+                f"day {base.isoformat()} has not ended yet (UTC): its reports would be incomplete. "
+                f"It can be loaded from {settlement_target(base, settlement_delay).isoformat()} on."
+            )
+        log.info("loading %s: the run's `day` param", base)
         return [base]
-    if logical_date is not None:
+    created = run_after.astimezone(UTC)
+    if logical_date is not None and day_end(logical_date.astimezone(UTC).date()) <= created:
         base = logical_date.astimezone(UTC).date()
+        log.info("loading %s: the UTC day of the run's logical date", base)
     else:
-        base = (run_after.astimezone(UTC) - settlement_delay).date() - timedelta(days=1)
+        base = last_settled_day(created, settlement_delay)
+        why = (
+            "the run has no logical date"
+            if logical_date is None
+            else f"its logical date {logical_date.isoformat()} is in a day not over at {created.isoformat()}"
+        )
+        log.info("loading %s, the last settled day: %s", base, why)
     if not is_scheduled:
         return [base]
     # A run for day D executes on D+1: lag L re-loads the day that is L days old then, D-(L-1).
     return sorted({base - timedelta(days=lag - 1) for lag in reload_lags_days or (1,)}, reverse=True)
 
 
+def day_end(day: date) -> datetime:
+    """The instant a UTC day ends (the next midnight, UTC)."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC)
+
+
+def last_settled_day(at: datetime, settlement_delay: timedelta) -> date:
+    """The newest UTC day whose end plus the settlement delay is not after ``at``."""
+    return (at.astimezone(UTC) - settlement_delay).date() - timedelta(days=1)
+
+
 def settlement_target(day: date, settlement_delay: timedelta) -> datetime:
     """The instant after which ``day`` may be requested: its end plus the settlement delay."""
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC) + settlement_delay
+    return day_end(day) + settlement_delay
 
 
 def directions_for(product: Product) -> tuple[str | None, ...]:
@@ -102,12 +159,28 @@ def directions_for(product: Product) -> tuple[str | None, ...]:
     return product.directions if product.direction == "required" else (None,)
 
 
+def message_options(
+    product: Product, direction: str | None, *, include_message: bool, show_concatenated: bool
+) -> tuple[bool, bool]:
+    """Which of ``include_message`` / ``show_concatenated`` a request for this product may carry.
+
+    Vonage takes ``include_message`` for the products that have a message body (SMS, MESSAGES) and
+    ``show_concatenated`` for outbound SMS only (the products whose records have a ``concatenated`` column);
+    anywhere else the parameter is refused (422), so it is left out.
+    """
+    body = include_message and product.has_column("message_body")
+    concatenated = show_concatenated and product.has_column("concatenated") and direction == "outbound"
+    return body, concatenated
+
+
 def plan_partitions(
     days: Iterable[date],
     products: Sequence[str],
     accounts: Sequence[str],
     *,
     include_subaccounts: bool = False,
+    include_message: bool = False,
+    show_concatenated: bool = False,
 ) -> list[Partition]:
     """Expand days x products x directions x accounts into partitions.
 
@@ -121,7 +194,14 @@ def plan_partitions(
             product = get_product(name)
             for account in accounts:
                 for direction in directions_for(product):
-                    partitions.append(Partition(product.name, account, direction, day, include_subaccounts))
+                    body, concat = message_options(
+                        product,
+                        direction,
+                        include_message=include_message,
+                        show_concatenated=show_concatenated,
+                    )
+                    part = Partition(product.name, account, direction, day, include_subaccounts, body, concat)
+                    partitions.append(part)
     return partitions
 
 

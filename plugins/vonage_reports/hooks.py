@@ -4,20 +4,27 @@ Connection (default id ``vonage_default``, conn_type ``http``): login = API key,
 host = base URL (``https://api.nexmo.com`` when empty; a bare host gets ``https://`` unless the
 connection's schema says ``http``, and the port is appended), extras: ``account_id`` (defaults to the
 login) and any :class:`ClientSettings` field (``read_timeout``, ``connect_timeout``,
-``async_requests_per_second``, ``sync_requests_per_second``, ``rate_limit_403``, ``max_attempts`` ...).
+``async_requests_per_second``, ``sync_requests_per_second``, ``rate_limit_403``, ``max_attempts``,
+``max_retry_after`` ...).
 
 The secret is registered with Airflow's secrets masker as soon as it is read, so it is redacted from
-task logs even if some library prints it.
+task logs even if some library prints it. The account id is checked when it is read (it ends up in file
+paths). A rejected credential (401) or a refused account (403 that is not a rate limit) fails the task at
+once, without Airflow retries, naming the connection to fix (:func:`fail_fast_on_credentials`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
+from include.vonage_cdr.client.errors import AuthenticationError, AuthorizationError
 from include.vonage_cdr.client.models import DEFAULT_BASE_URL, ClientSettings
+from include.vonage_cdr.settings import SettingsError, check_account_id
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -77,13 +84,42 @@ def params_from_connection(conn: Connection, *, mask: bool = True) -> VonageConn
         )
     if mask:
         _mask(conn.password)
+    account_id = str(extras.get("account_id") or conn.login)
+    try:
+        check_account_id(account_id, f"connection {conn.conn_id!r} (extra account_id, else login)")
+    except SettingsError as exc:
+        raise ValueError(str(exc)) from None
     return VonageConnParams(
         base_url=base_url_of(conn),
         api_key=conn.login,
         api_secret=conn.password,
-        account_id=str(extras.get("account_id") or conn.login),
+        account_id=account_id,
         settings=ClientSettings.from_mapping(extras),
     )
+
+
+def credential_failure_message(conn_id: str, exc: BaseException) -> str:
+    """What to tell the user when Vonage refuses the connection's credentials (no secret in it)."""
+    if isinstance(exc, AuthenticationError):
+        return (
+            f"Vonage rejected the credentials of Airflow connection {conn_id!r}: fix its login (API key) and "
+            f"password (API secret). Not retried: a retry cannot fix a credential. [{exc}]"
+        )
+    return (
+        f"Vonage refused access with Airflow connection {conn_id!r}: check the account id (the connection's "
+        f"extra account_id, or CDR_ACCOUNTS) and that the API key may read it. Not retried. [{exc}]"
+    )
+
+
+@contextmanager
+def fail_fast_on_credentials(conn_id: str) -> Iterator[None]:
+    """Turn 401/403 (not a rate limit) into ``AirflowFailException``: fail now, no Airflow retries."""
+    try:
+        yield
+    except (AuthenticationError, AuthorizationError) as exc:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(credential_failure_message(conn_id, exc)) from None
 
 
 class VonageReportsHook(BaseHook):

@@ -2,9 +2,15 @@
 
 Why it is shaped like this:
 
-* The report is created on the worker, but a retry or a re-run first looks for a report it already
-  created with the same parameters (``find_reusable_report``): every report is billed per CDR, so a second
-  identical report is money thrown away.
+* The report is created on the worker, but a retry or a re-run first reuses a report already created
+  with the same parameters: every report is billed per CDR, so a second identical report is money thrown
+  away. With ``report_registry_conn_id`` (the daily DAG passes the warehouse connection) the request id is
+  recorded in ``cdr.report_requests`` the moment Vonage accepts the report, before deferring, and the next
+  try asks Vonage about that id first; the list endpoint is only the safety net for a create whose answer
+  was lost, and when it fails the try logs why and creates a report
+  (:mod:`include.vonage_cdr.client.reuse` states the rule).
+* A rejected credential (401) or a refused account (403, not a rate limit) fails the task at once, with
+  no Airflow retry, naming the connection to fix.
 * The status is checked before deferring: a reused report may already be final, and deferring with a
   trigger that fires at once widens Airflow 3.3's deferral race (docs/airflow-notes.md, Deferral race).
 * Polling happens in :class:`VonageReportTrigger` (aiohttp, nothing blocking) after ``initial_delay``; at
@@ -35,13 +41,16 @@ from include.vonage_cdr.client import (
     VonageError,
 )
 from include.vonage_cdr.client.timestamps import coerce_datetime
-from vonage_reports.hooks import VonageReportsHook
+from vonage_reports.hooks import VonageReportsHook, credential_failure_message, fail_fast_on_credentials
 from vonage_reports.triggers import VonageReportTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from include.vonage_cdr.client import ReportsClient
+    from include.vonage_cdr.client.reuse import ReportRegistry
+
+CREDENTIAL_ERRORS = ("AuthenticationError", "AuthorizationError")
 
 
 class VonageAsyncReportOperator(BaseOperator):
@@ -58,6 +67,8 @@ class VonageAsyncReportOperator(BaseOperator):
     :param initial_delay: seconds before the first poll.
     :param fail_on_truncated: raise ``ReportTruncated`` on TRUNCATED (default) instead of returning it.
     :param deferrable: poll in the triggerer (default); False polls on the worker (tests, no triggerer).
+    :param report_registry_conn_id: postgres connection of the warehouse whose ``cdr.report_requests``
+        records each report's request id for reuse by retries and re-runs; None: list endpoint only.
     """
 
     template_fields: Sequence[str] = (
@@ -89,6 +100,7 @@ class VonageAsyncReportOperator(BaseOperator):
         fail_on_truncated: bool = True,
         max_recreate: int = 2,
         deferrable: bool = True,
+        report_registry_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -107,6 +119,7 @@ class VonageAsyncReportOperator(BaseOperator):
         self.fail_on_truncated = fail_on_truncated
         self.max_recreate = max_recreate
         self.deferrable = deferrable
+        self.report_registry_conn_id = report_registry_conn_id
 
     # -- helpers ------------------------------------------------------------------------------------
     def _hook(self) -> VonageReportsHook:
@@ -124,35 +137,49 @@ class VonageAsyncReportOperator(BaseOperator):
             filters={str(k): str(v) for k, v in (self.filters or {}).items()},
         )
 
-    def _obtain(self, client: ReportsClient, req: ReportRequest) -> Report:
-        """The report for ``req``: an existing one when there is one, else a new one (billed)."""
-        existing = client.find_reusable_report(req)
-        if existing is not None:
-            self.log.info("reusing Vonage report %s (%s)", existing.request_id, existing.request_status)
-            try:
-                return client.get_report(existing.request_id)
-            except ReportExpired:
-                self.log.warning("report %s expired meanwhile; creating a new one", existing.request_id)
-        return client.create_report(req)
+    def _registry(self, context: Context | None) -> ReportRegistry | None:
+        if not self.report_registry_conn_id:
+            return None
+        from include.vonage_cdr.warehouse.report_requests import WarehouseReportRegistry
+        from vonage_reports.pipeline_tasks import airflow_meta, warehouse_dsn
+
+        return WarehouseReportRegistry(
+            warehouse_dsn(self.report_registry_conn_id), airflow=airflow_meta(context or {})
+        )
+
+    def _obtain(self, client: ReportsClient, req: ReportRequest, context: Context | None = None) -> Report:
+        """The report for ``req``: a recorded one, a listed one, else a new one (billed, recorded at once)."""
+        from include.vonage_cdr.client.reuse import obtain_report
+
+        return obtain_report(client, req, self._registry(context))
 
     # -- execution ----------------------------------------------------------------------------------
     def execute(self, context: Context) -> dict[str, Any]:
         hook = self._hook()
         deadline_at = time.time() + float(self.deadline)
-        with hook.get_client() as client:
+        with fail_fast_on_credentials(self.vonage_conn_id), hook.get_client() as client:
             req = self._request(hook)
-            report = self._obtain(client, req)
-            return self._wait_or_defer(client, req, report, recreated=0, deadline_at=deadline_at)
+            report = self._obtain(client, req, context)
+            return self._wait_or_defer(
+                client, req, report, recreated=0, deadline_at=deadline_at, context=context
+            )
 
     def _wait_or_defer(
-        self, client: ReportsClient, req: ReportRequest, report: Report, *, recreated: int, deadline_at: float
+        self,
+        client: ReportsClient,
+        req: ReportRequest,
+        report: Report,
+        *,
+        recreated: int,
+        deadline_at: float,
+        context: Context | None = None,
     ) -> dict[str, Any]:
         if not report.is_terminal:
             # re-check right before deferring: it may have finished meanwhile (deferral race, 3.3.x)
             try:
                 report = client.get_report(report.request_id)
             except ReportExpired:
-                return self._recreate(client, req, report.request_id, recreated, deadline_at)
+                return self._recreate(client, req, report.request_id, recreated, deadline_at, context)
         if report.is_terminal:
             return self._finish(report.summary())
         if not self.deferrable:
@@ -163,7 +190,7 @@ class VonageAsyncReportOperator(BaseOperator):
                     report.request_id, poll_interval=self.poll_interval, timeout=remaining
                 )
             except ReportExpired:
-                return self._recreate(client, req, report.request_id, recreated, deadline_at)
+                return self._recreate(client, req, report.request_id, recreated, deadline_at, context)
             return self._finish(done.summary())
         self.log.info("deferring until report %s is final (deadline in %.0fs)", report.request_id,
                       deadline_at - time.time())  # fmt: skip
@@ -182,7 +209,13 @@ class VonageAsyncReportOperator(BaseOperator):
         )
 
     def _recreate(
-        self, client: ReportsClient, req: ReportRequest, gone_id: str, recreated: int, deadline_at: float
+        self,
+        client: ReportsClient,
+        req: ReportRequest,
+        gone_id: str,
+        recreated: int,
+        deadline_at: float,
+        context: Context | None = None,
     ) -> dict[str, Any]:
         if recreated >= self.max_recreate:
             raise ReportExpired(
@@ -190,8 +223,12 @@ class VonageAsyncReportOperator(BaseOperator):
                 request_id=gone_id,
             )
         self.log.warning("report %s is gone (Vonage retention); creating a new one", gone_id)
-        report = client.create_report(req)
-        return self._wait_or_defer(client, req, report, recreated=recreated + 1, deadline_at=deadline_at)
+        from include.vonage_cdr.client.reuse import record_created
+
+        report = client.create_report(req, on_created=record_created(self._registry(context), req))
+        return self._wait_or_defer(
+            client, req, report, recreated=recreated + 1, deadline_at=deadline_at, context=context
+        )
 
     def execute_complete(
         self,
@@ -208,9 +245,16 @@ class VonageAsyncReportOperator(BaseOperator):
             raise ReportDeadlineExceeded(str(event.get("message")), request_id=request_id)
         if status == "expired":
             hook = self._hook()
-            with hook.get_client() as client:
+            with fail_fast_on_credentials(self.vonage_conn_id), hook.get_client() as client:
                 return self._recreate(client, self._request(hook), request_id, recreated,
-                                      deadline_at or time.time() + float(self.deadline))  # fmt: skip
+                                      deadline_at or time.time() + float(self.deadline), context)  # fmt: skip
+        if event.get("error") in CREDENTIAL_ERRORS:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            from include.vonage_cdr.client import errors
+
+            exc = getattr(errors, str(event["error"]))(str(event.get("message")))
+            raise AirflowFailException(credential_failure_message(self.vonage_conn_id, exc))
         raise VonageError(f"polling report {request_id} failed: {event.get('message')}")
 
     def _finish(self, summary: dict[str, Any]) -> dict[str, Any]:

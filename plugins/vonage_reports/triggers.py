@@ -5,32 +5,57 @@ metadata database). Polling starts after ``initial_delay`` (a report is never re
 immediate event widens the 3.3.x deferral race: docs/airflow-notes.md, Deferral race). Past ``deadline``
 (epoch seconds) the remote report is cancelled with DELETE and a "deadline" event is sent, so an abandoned
 report does not keep running, and paying, in Vonage.
+
+Nothing blocking runs in the triggerer's event loop, which all triggers share: the triggerer imports
+this module inside that loop, so it imports only Airflow's trigger base at the top; the client
+modules (aiohttp, which builds its TLS contexts at import) are imported in a worker thread the first
+time a trigger runs; the connection is read with ``await aget_connection`` and the secret masked with
+``await amask_secret``; HTTP goes through aiohttp with a threaded DNS resolver.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 import time
 from collections.abc import AsyncIterator
+from types import ModuleType
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from include.vonage_cdr.client.errors import ReportExpired, VonageError
-from vonage_reports.hooks import VonageReportsHook
+DEFAULT_CONN_ID = "vonage_default"  # VonageReportsHook.default_conn_name, without importing the hook here
+
+
+# Imported lazily by Airflow's ``aget_connection`` the first time a trigger reads a connection.
+_AIRFLOW_LAZY_IMPORTS = ("asgiref.sync", "airflow.sdk.execution_time.cache")
+
+
+def _load_client_modules() -> tuple[ModuleType, ModuleType]:
+    """Import the hook and the client (with aiohttp and its TLS contexts): run in a thread, not the loop."""
+    for name in _AIRFLOW_LAZY_IMPORTS:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    importlib.import_module("include.vonage_cdr.client.aio")
+    return importlib.import_module("vonage_reports.hooks"), importlib.import_module(
+        "include.vonage_cdr.client.errors"
+    )
 
 
 class VonageReportTrigger(BaseTrigger):
     """Fires one event: ``{"status": "done" | "expired" | "deadline" | "error", "request_id", ...}``.
 
     "done" carries ``report`` (the small summary dict, terminal status included); the operator decides
-    what FAILED/TRUNCATED mean. Transient errors (5xx, 429, timeouts) only delay the next poll.
+    what FAILED/TRUNCATED mean. Transient errors (5xx, 429, timeouts) only delay the next poll; any other
+    error ends polling with "error" and the error's class name (the operator fails at once, without
+    retries, on AuthenticationError/AuthorizationError).
     """
 
     def __init__(
         self,
         request_id: str,
-        vonage_conn_id: str = VonageReportsHook.default_conn_name,
+        vonage_conn_id: str = DEFAULT_CONN_ID,
         poll_interval: float = 30.0,
         initial_delay: float = 10.0,
         deadline: float | None = None,
@@ -58,7 +83,9 @@ class VonageReportTrigger(BaseTrigger):
         return TriggerEvent({"status": status, "request_id": self.request_id, **extra})
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        hook = VonageReportsHook(vonage_conn_id=self.vonage_conn_id)
+        hooks, errors = await asyncio.to_thread(_load_client_modules)
+        ReportExpired, VonageError = errors.ReportExpired, errors.VonageError
+        hook = hooks.VonageReportsHook(vonage_conn_id=self.vonage_conn_id)
         if self.initial_delay > 0:
             await asyncio.sleep(self._until_deadline(self.initial_delay))
         async with await hook.aget_async_client() as client:

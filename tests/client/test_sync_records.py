@@ -74,9 +74,16 @@ def test_next_link_that_drops_parameters_gets_them_back() -> None:
         "_links": {"next": {"href": "https://api.nexmo.com/v2/reports/records?product=SMS&cursor=CUR"}},
     }
     original = {"product": "SMS", "account_id": "abcd1234", "direction": "outbound", "date_start": "a"}
-    url, params = next_page(body, original)
-    assert url == "https://api.nexmo.com/v2/reports/records"
-    assert params == {**original, "cursor": "CUR", "iv": "IV"}
+    following = next_page(body, original)
+    assert following is not None
+    assert following.url == "https://api.nexmo.com/v2/reports/records?product=SMS&cursor=CUR"
+    assert following.params == {
+        "account_id": "abcd1234",
+        "direction": "outbound",
+        "date_start": "a",
+        "iv": "IV",
+    }
+    assert following.cursor == "CUR"
     assert next_page({"request_status": "SUCCESS"}, original) is None
 
 

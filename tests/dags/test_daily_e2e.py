@@ -47,8 +47,12 @@ def _assert_warehouse_equals_truth(sim: Simulator, dsn: str, day: date, products
     compared = 0
     with psycopg.connect(dsn) as conn:
         ledger = conn.execute(
+            # The latest load per partition, and what its report was billed over every load of it (a report
+            # loaded again is billed once: the later loads record 0).
             "SELECT DISTINCT ON (product, direction) product, direction, report_request_id, rows_read, "
-            "rows_quarantined, cdrs_billed FROM cdr.load_ledger WHERE window_start = %s AND mode = 'async' "
+            "rows_quarantined, (SELECT sum(b.cdrs_billed) FROM cdr.load_ledger AS b "
+            "WHERE b.report_request_id = l.report_request_id) "
+            "FROM cdr.load_ledger AS l WHERE window_start = %s AND mode = 'async' "
             "ORDER BY product, direction, load_id DESC",
             (start,),
         ).fetchall()

@@ -192,8 +192,8 @@ def test_project_code_is_importable_and_the_lake_is_on_the_shared_volume(
         assert mounts["/opt/airflow/data"]["type"] == "volume", name
         assert mounts["/opt/airflow/data"]["source"] == "cdr-data", name
         assert mounts["/opt/airflow/logs"]["source"] == "airflow-logs", name
-        for setting in ("CDR_LAKE_ROOT", "CDR_WORK_DIR"):
-            assert env[setting].startswith("/opt/airflow/data/"), (name, setting, env[setting])
+        assert env["CDR_LAKE_ROOT"].startswith("/opt/airflow/data/"), (name, env["CDR_LAKE_ROOT"])
+        assert not env["CDR_WORK_DIR"].startswith("/opt/airflow/data/"), name  # scratch stays local
     assert {"cdr-data", "airflow-logs", "warehouse-db-volume", "postgres-db-volume"} <= set(model["volumes"])
 
 
@@ -208,17 +208,29 @@ def test_the_connections_are_in_the_shape_the_pipeline_reads(tmp_path: Path, env
     assert warehouse == "postgres://cdr_pipeline:CHANGE_ME_warehouse_pipeline_password@warehouse:5432/cdr"
 
 
-def test_the_sandbox_connection_line_points_at_the_simulator(tmp_path: Path, env_file: Path) -> None:
-    text = env_file.read_text(encoding="utf-8")
-    sandbox = re.search(r"(?m)^#(AIRFLOW_CONN_VONAGE_DEFAULT=.*simulator.*)$", text)
-    assert sandbox, ".env.example documents the sandbox connection"
-    env_file.write_text(text + "\n" + sandbox.group(1) + "\n", encoding="utf-8")  # a user uncomments it
-    services = render(env_file, tmp_path, "sandbox")["services"]
-    conn = json.loads(services["airflow-scheduler"]["environment"]["AIRFLOW_CONN_VONAGE_DEFAULT"])
+def test_the_sandbox_profile_needs_no_connection_edit(tmp_path: Path, env_file: Path) -> None:
+    # Two plain settings, no JSON to uncomment or edit: the profile and the connection id.
+    env_file = with_values(env_file, COMPOSE_PROFILES="sandbox", CDR_VONAGE_CONN_ID="vonage_sandbox")
+    model = render(env_file, tmp_path)
+    services = model["services"]
+    assert "simulator" in services
     sim_env = services["simulator"]["environment"]
-    assert conn["host"] == "http://simulator:8765"
-    assert (conn["login"], conn["password"]) == (sim_env["VONAGE_API_KEY"], sim_env["VONAGE_API_SECRET"])
-    assert conn["extra"]["account_id"] == sim_env["VONAGE_API_KEY"]
+    for name, svc in airflow_services(model).items():
+        env = svc["environment"]
+        assert env["CDR_VONAGE_CONN_ID"] == "vonage_sandbox", name
+        conn = json.loads(env["AIRFLOW_CONN_VONAGE_SANDBOX"])
+        assert conn["host"] == "http://simulator:8765", name
+        assert (conn["login"], conn["password"]) == (sim_env["VONAGE_API_KEY"], sim_env["VONAGE_API_SECRET"])
+        assert conn["extra"]["account_id"] == sim_env["VONAGE_API_KEY"]
+    assert services["airflow-init"]["depends_on"]["simulator"]["condition"] == "service_healthy"
+
+
+def test_flower_cannot_start_without_its_broker(tmp_path: Path, env_file: Path) -> None:
+    alone = compose.run(["config", "-q"], env_file=env_file, profiles=("flower",), home=tmp_path)
+    assert alone.returncode != 0 and "redis" in alone.stderr, alone
+    services = render(env_file, tmp_path, "celery", "flower")["services"]
+    assert services["flower"]["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert services["flower"]["depends_on"]["redis"].get("required", True) is True
 
 
 # --- init job and warehouse ------------------------------------------------------------------------
@@ -229,12 +241,14 @@ def test_the_init_job_migrates_both_databases_and_creates_the_pool(tmp_path: Pat
     init = services["airflow-init"]
     script = init["command"][-1]
     for step in (
+        "python -m include.deploy.preflight",
         "airflow db migrate",
         "airflow users create --role Admin",
-        'airflow pools set "$${CDR_API_POOL}" "$${CDR_API_POOL_SLOTS}"',
+        'airflow pools set "$${CDR_API_POOL}" "$${CDR_API_POOL_SLOTS}" --include-deferred',
         "python -m include.vonage_cdr.warehouse.migrate",
     ):
         assert step in script, step
+    assert script.index("include.deploy.preflight") < script.index("airflow db migrate")
     assert script.index("airflow db migrate") < script.index("airflow pools set")
     env = init["environment"]
     assert env["CDR_API_POOL"] == "vonage_reports_api"

@@ -95,6 +95,10 @@ def test_demo_loads_every_product_shows_billing_and_leaves_nothing_running(state
         assert f"product={product}/date={summary['day']}" in summary["lake_partitions"]
         assert f"product={product}/date={summary['day']}" in output
 
+    # It ends by printing where the usage and cost report (rendered by the daily DAG's last task) is.
+    assert summary["report"] and Path(summary["report"]).is_file(), summary.get("report")
+    assert result.stdout.rstrip().splitlines()[-1].endswith(summary["report"])
+
     for name in ("simulator_pid", "postgres_pid"):
         assert summary[name], summary
         assert not _alive(int(summary[name])), f"{name} {summary[name]} still runs"

@@ -153,7 +153,7 @@ def test_a_short_file_fails_the_partition_and_the_retry_fetches_it_again(
     with psycopg.connect(dsn) as conn:
         ledger = conn.execute("SELECT rows_expected, rows_read FROM cdr.load_ledger").fetchall()
     assert ledger == [(completed["items_count"], completed["items_count"])]
-    assert Path(retried["parquet_path"]).is_file()
+    assert Lake(tmp_path / "lake").locate(retried["parquet_path"]).is_file()
 
 
 def test_a_legitimately_empty_day_loads_as_empty(
@@ -185,24 +185,25 @@ def test_temporary_files_of_a_killed_attempt_are_removed_by_the_next_one(
     target = lake.partition_file("SMS", DAY.date(), completed["account_id"], "outbound")
     work = tmp_path / "work" / f"sms-{completed['account_id']}-outbound-{DAY.date().isoformat()}"
     work.mkdir(parents=True)
-    target.parent.mkdir(parents=True)
+    day_dir = Path(target.parent.path)  # a local lake
+    day_dir.mkdir(parents=True)
     # what kill -9 leaves: a half download, a half normalized file and its spooled CSV, a half lake swap
     stale = [
         work / f".SMS_{completed['request_id']}.zip.0123abcd.part",
         work / f".{target.name}.0123abcd4567.tmp",
         work / f".{target.name}.0123abcd4567.csv.tmp",
-        target.parent / f".{target.name}.89abcdef0123.tmp",
-        target.parent / f"._quarantine-{target.stem}.jsonl.89abcdef0123.tmp",
+        day_dir / f".{target.name}.89abcdef0123.tmp",
+        day_dir / f"._quarantine-{target.stem}.jsonl.89abcdef0123.tmp",
     ]
     an_hour_ago = time.time() - 3600
     for path in stale:
         path.write_bytes(b"half")
         os.utime(path, (an_hour_ago, an_hour_ago))
-    live = target.parent / f".{target.name}.live00000000.tmp"  # another, live writer's file: newer than us
+    live = day_dir / f".{target.name}.live00000000.tmp"  # another, live writer's file: newer than us
     live.write_bytes(b"live")
     in_an_hour = time.time() + 3600
     os.utime(live, (in_an_hour, in_an_hour))
-    other = target.parent / ".other-all.parquet.0123abcd4567.tmp"  # another partition's: not ours to judge
+    other = day_dir / ".other-all.parquet.0123abcd4567.tmp"  # another partition's: not ours to judge
     other.write_bytes(b"x")
     os.utime(other, (an_hour_ago, an_hour_ago))
 
@@ -210,4 +211,4 @@ def test_temporary_files_of_a_killed_attempt_are_removed_by_the_next_one(
 
     assert [p for p in stale if p.exists()] == []
     assert live.exists() and other.exists()
-    assert sorted(p.name for p in target.parent.iterdir()) == sorted([target.name, live.name, other.name])
+    assert sorted(p.name for p in day_dir.iterdir()) == sorted([target.name, live.name, other.name])

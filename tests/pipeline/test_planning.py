@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from include.vonage_cdr.planning import (
+    DAY_RULE,
+    DayNotEnded,
     RetentionExceeded,
     check_retention,
     plan_partitions,
@@ -53,6 +56,59 @@ def test_explicit_day_wins_over_everything() -> None:
         reload_lags_days=(1, 3),
     )
     assert days == [date(2026, 10, 1)]
+
+
+def test_the_trigger_forms_default_of_now_loads_the_last_settled_day_not_today() -> None:
+    # The UI's Trigger form fills the logical date with the moment of the click.
+    common = {"explicit_day": None, "is_scheduled": False, "settlement_delay": DELAY}
+    clicked = datetime(2026, 11, 30, 15, 29, tzinfo=UTC)
+    assert resolve_days(logical_date=clicked, run_after=clicked, **common) == [date(2026, 11, 29)]
+    # Before yesterday has settled (00:00-02:00), the day before: never a wait for a day still open.
+    early = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
+    assert resolve_days(logical_date=early, run_after=early, **common) == [date(2026, 11, 28)]
+
+
+def test_a_run_for_a_past_date_loads_that_date_and_a_retry_days_later_loads_it_again() -> None:
+    common = {"explicit_day": None, "is_scheduled": False, "settlement_delay": DELAY}
+    created = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    for_the_14th = datetime(2026, 11, 14, tzinfo=UTC)
+    assert resolve_days(logical_date=for_the_14th, run_after=created, **common) == [date(2026, 11, 14)]
+    # run_after is fixed when the run is created: clearing a "now" run two days later changes nothing.
+    assert resolve_days(logical_date=created, run_after=created, **common) == [date(2026, 11, 29)]
+
+
+def test_an_explicit_day_that_has_not_ended_fails_with_when_it_can_load() -> None:
+    with pytest.raises(DayNotEnded, match=r"2026-11-30 has not ended.*2026-12-01T02:00:00\+00:00"):
+        resolve_days(
+            explicit_day="2026-11-30",
+            logical_date=None,
+            run_after=datetime(2026, 11, 30, 9, tzinfo=UTC),
+            is_scheduled=False,
+            settlement_delay=DELAY,
+            now=datetime(2026, 11, 30, 23, 59, tzinfo=UTC),
+        )
+
+
+def test_the_rule_is_stated_once_in_the_code_the_param_and_the_dag_docs() -> None:
+    import re
+
+    from include.vonage_cdr import planning
+
+    def words(text: str) -> str:
+        return re.sub(r"\s+", " ", text)
+
+    assert words(DAY_RULE) in words(planning.__doc__ or "")
+    assert words(DAY_RULE) in words(planning.resolve_days.__doc__ or "") or ":data:`DAY_RULE`" in (
+        planning.resolve_days.__doc__ or ""
+    )
+    from tests.dags.pipeline_harness import load_dag
+
+    dag = load_dag("vonage_cdr_daily.py")
+    assert dag.params.get_param("day").description == DAY_RULE
+    assert words(DAY_RULE) in words(dag.doc_md)
+    assert "data interval" not in dag.doc_md
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert words(DAY_RULE) in words(readme)
 
 
 def test_reload_lags_reload_older_days_only_on_scheduled_runs() -> None:

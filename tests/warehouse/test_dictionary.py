@@ -40,3 +40,22 @@ def test_migration_comments_match_the_database_and_cover_every_column(
         for column, (_, comment) in relation.columns.items():
             assert comment, f"{name}.{column} has no COMMENT"
             assert comment == from_files[name].columns[column][1], f"{name}.{column}"
+
+
+def test_dictionary_states_the_video_rules_and_restricted_columns_the_database_applies(
+    migrated_warehouse: MigratedWarehouse,
+) -> None:
+    import psycopg
+
+    with psycopg.connect(migrated_warehouse.dsn) as conn:
+        features = conn.execute(
+            "SELECT feature_key, feature, measure, description FROM cdr.video_feature ORDER BY feature_key"
+        ).fetchall()
+        restricted = set(conn.execute("SELECT table_name, column_name FROM cdr.restricted_column").fetchall())
+    assert sorted(dictionary.video_features_from_migrations()) == features
+    assert dictionary.restricted_columns_from_migrations() == restricted
+    text = dictionary.DICTIONARY_FILE.read_text(encoding="utf-8")
+    for key, feature, _, _ in features:
+        assert f"| {key} | `{feature}` |" in text
+    assert text.count(dictionary.RESTRICTED_NOTE) == len(restricted)
+    assert "sum(delivered_count) /" in text and "analytics.round_money" in text

@@ -524,7 +524,7 @@ def test_upgrading_removes_the_copies_the_old_merge_stored_twice(
 
     from include.vonage_cdr.warehouse.migrate import MIGRATIONS_DIR, apply_migrations
 
-    roles = {"loader_role": warehouse_roles.loader, "analyst_role": warehouse_roles.analyst}
+    roles = warehouse_roles.migrate_kwargs
     released = tmp_path / "released"
     released.mkdir()
     for path in MIGRATIONS_DIR.glob("*.sql"):

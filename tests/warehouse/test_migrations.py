@@ -78,13 +78,13 @@ def test_committed_generated_sql_matches_the_registry() -> None:
 def test_empty_database_gets_every_migration_and_a_second_run_changes_nothing(
     pg_dsn: str, warehouse_roles: WarehouseRoles
 ) -> None:
-    roles = {"loader_role": warehouse_roles.loader, "analyst_role": warehouse_roles.analyst}
+    roles = warehouse_roles.migrate_kwargs
     assert apply_migrations(pg_dsn, **roles) == ALL_VERSIONS
     before = catalog_snapshot(pg_dsn)
     assert apply_migrations(pg_dsn, **roles) == []
     assert catalog_snapshot(pg_dsn) == before
     owners = {owner for _, _, _, owner, _ in before["relations"]}
-    assert owners == {warehouse_roles.loader}, "the loader must own every warehouse object"
+    assert owners == {warehouse_roles.owner}, "the owner role must own every warehouse object"
 
 
 def test_migrated_tables_match_the_registry_column_for_column(migrated_warehouse: MigratedWarehouse) -> None:
@@ -138,15 +138,23 @@ def test_partitions_cover_13_months_back_to_2_ahead_and_new_months_get_theirs(
         }
         assert existing == {f"sms_p{m}" for m in months}
 
-        # As the loader (what the pipelines do): a month 5 months ahead gets one partition per product.
+        # As the loader (what the pipelines do): a month 5 months ahead gets a partition of the one
+        # product table being loaded, and only of that one.
         conn.execute(f'SET ROLE "{migrated_warehouse.roles.loader}"')
         ahead = "(date_trunc('month', now(), 'UTC') + interval '5 months')"
+        ensure = f"SELECT cdr.ensure_product_partitions('sms', {ahead}, {ahead} + interval '1 day')"
+        assert conn.execute(ensure).fetchone() == (1,)
+        assert conn.execute(ensure).fetchone() == (0,)
+        others = conn.execute(
+            "SELECT count(*) FROM pg_class WHERE relkind = 'r' AND relname LIKE '%\\_p' || "
+            f"to_char({ahead} AT TIME ZONE 'UTC', 'YYYYMM')"
+        ).fetchone()
+        assert others == (1,), "no other product table got a partition"
+        # the maintenance variant covers every product table
         created = conn.execute(
             f"SELECT cdr.ensure_partitions({ahead}, {ahead} + interval '1 day')"
         ).fetchone()
-        assert created == (len(PRODUCTS),)
-        again = conn.execute(f"SELECT cdr.ensure_partitions({ahead}, {ahead} + interval '1 day')").fetchone()
-        assert again == (0,)
+        assert created == (len(PRODUCTS) - 1,)
         conn.execute(
             f"""INSERT INTO cdr.sms (id, account_id, event_time, _source, _load_id)
                 VALUES ('m-ahead', 'acct0001', {ahead} + interval '3 days', 'sync', 1)"""
@@ -158,7 +166,7 @@ def test_partitions_cover_13_months_back_to_2_ahead_and_new_months_get_theirs(
         owner = conn.execute(
             "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = %s", (f"sms_p{month[0]}",)
         ).fetchone()
-        assert owner == (migrated_warehouse.roles.loader,)
+        assert owner == (migrated_warehouse.roles.owner,), "partitions belong to the owner, not the loader"
 
 
 def test_a_changed_applied_migration_is_refused(
@@ -166,7 +174,7 @@ def test_a_changed_applied_migration_is_refused(
 ) -> None:
     directory = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS_DIR, directory)
-    roles = {"loader_role": warehouse_roles.loader, "analyst_role": warehouse_roles.analyst}
+    roles = warehouse_roles.migrate_kwargs
     apply_migrations(pg_dsn, directory=directory, **roles)
     settings = directory / "0002_operations.sql"
     settings.write_text(settings.read_text().replace("'0.0004'", "'0.0005'"))
@@ -192,11 +200,7 @@ def test_concurrent_runners_apply_each_migration_once(pg_dsn: str, warehouse_rol
 
     def run() -> None:
         try:
-            results.append(
-                apply_migrations(
-                    pg_dsn, loader_role=warehouse_roles.loader, analyst_role=warehouse_roles.analyst
-                )
-            )
+            results.append(apply_migrations(pg_dsn, **warehouse_roles.migrate_kwargs))
         except BaseException as exc:
             errors.append(exc)
 
@@ -217,6 +221,7 @@ def test_migrate_command_reads_the_warehouse_url_from_the_environment(
     env = {
         **os.environ,
         "CDR_WAREHOUSE_URL": pg_dsn,
+        "CDR_OWNER_ROLE": warehouse_roles.owner,
         "CDR_LOADER_ROLE": warehouse_roles.loader,
         "CDR_ANALYST_ROLE": warehouse_roles.analyst,
     }

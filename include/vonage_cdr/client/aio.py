@@ -27,7 +27,13 @@ from include.vonage_cdr.client.errors import (
     TransportError,
     VonageError,
 )
-from include.vonage_cdr.client.http import Redactor, error_from_parts, problem_from_text, shared_bucket
+from include.vonage_cdr.client.http import (
+    Redactor,
+    capped_retry_after,
+    error_from_parts,
+    problem_from_text,
+    shared_bucket,
+)
 from include.vonage_cdr.client.models import ClientSettings, Report
 
 log = logging.getLogger("include.vonage_cdr.client")
@@ -100,7 +106,8 @@ class AsyncReportsClient:
                 if not exc.retryable or attempt >= s.max_attempts:
                     raise
                 if isinstance(exc, RateLimited) and exc.retry_after is not None:
-                    delay = exc.retry_after + random.uniform(0, 0.2)  # noqa: S311 - jitter
+                    delay = capped_retry_after(exc.retry_after, s.max_retry_after)
+                    delay += random.uniform(0, 0.2)  # noqa: S311 - jitter
                 else:
                     delay = min(s.backoff_max, s.backoff_initial * 2 ** (attempt - 1))
                     delay += random.uniform(0, s.backoff_jitter)  # noqa: S311 - jitter

@@ -21,6 +21,8 @@ import requests
 
 from include.vonage_cdr.client.archive import sniff_content, unexpected_content_error, verify_zip
 from include.vonage_cdr.client.errors import (
+    AuthenticationError,
+    AuthorizationError,
     ConflictError,
     CursorExpired,
     DownloadError,
@@ -120,9 +122,16 @@ class ReportsClient:
             self._cdrs += n
 
     # -- async reports ------------------------------------------------------------------------------
-    def create_report(self, req: ReportRequest) -> Report:
+    def create_report(
+        self, req: ReportRequest, *, on_created: Callable[[Report], None] | None = None
+    ) -> Report:
         """POST /v2/reports. Billed, so an ambiguous failure (5xx, connection lost after sending) is
-        followed by a lookup of a matching report before the POST is retried: no report is paid twice."""
+        followed by a lookup of a matching report before the POST is retried: no report is paid twice
+        while the list endpoint works (when it does not, see ``find_reusable_report`` for the rule).
+
+        ``on_created(report)`` runs as soon as Vonage has accepted the report, before anything else can
+        fail: the Airflow operator records the request id durably there.
+        """
         body = req.to_body()
         state = {"ambiguous": False}
 
@@ -140,6 +149,8 @@ class ReportsClient:
             return Report.from_json(data)
 
         report = self._http.call_with_retries(once)
+        if on_created is not None:
+            on_created(report)
         log.info(
             "created Vonage report %s (%s %s %s..%s) status %s",
             report.request_id,
@@ -180,24 +191,39 @@ class ReportsClient:
         return [Report.from_json(r) for r in data.get("reports") or [] if isinstance(r, Mapping)]
 
     def find_reusable_report(self, req: ReportRequest) -> Report | None:
-        """A report already created for exactly ``req`` that is still usable, or None.
+        """A report already created for exactly ``req`` that is still usable, or None (list endpoint).
 
         Candidates are PENDING/PROCESSING/SUCCESS/TRUNCATED reports of the account with the same
-        product, dates, direction, include_subaccounts, include_message and filters, received less than
-        ``settings.reuse_max_age`` ago, measured on Vonage's clock (``receive_time`` is the server's),
-        and, once finished, still holding a file. Finished ones win over running ones, then the newest.
-        The age limit is shorter than a day on purpose: a retry or re-run the same day reuses its report,
-        while a deliberate re-load at a later lag (for settled statuses) gets fresh data.
+        product, dates, direction, include_subaccounts, include_message and filters (defaults Vonage
+        echoes are tolerated), received less than ``settings.reuse_max_age`` ago on Vonage's clock
+        (``receive_time`` against the list answer's ``Date``), and, once finished, still holding a file.
+        Finished ones win over running ones, then the newest. The age limit is shorter than a day on
+        purpose: a retry or re-run the same day reuses its report, while a deliberate re-load at a later
+        lag (for settled statuses) gets fresh data.
+
+        The list endpoint is a safety net, not a dependency. When it fails (404 on an implementation
+        without it, 5xx after retries, a malformed answer) the reason is logged and None is returned,
+        so the caller creates a new report. Rule: paying for a report twice is better than never
+        loading the day; it can only happen when an earlier create's answer was lost *and* the list is
+        unavailable, because every report the pipeline creates is recorded durably first
+        (``cdr.report_requests``, see :mod:`include.vonage_cdr.client.reuse`). Credential errors
+        (401/403) are raised: creating would fail the same way.
         """
-        now = self._now() if self._explicit_clock else self._server_now(req.account_id)
-        candidates = [
-            r
-            for r in self.list_reports(req.account_id, REUSABLE_STATUSES)
-            if r.matches(req)
-            and r.request_status in REUSABLE_STATUSES
-            and (r.receive_time is None or now - r.receive_time < self.settings.reuse_max_age)
-            and (r.request_status not in {"SUCCESS", "TRUNCATED"} or r.download_url)
-        ]
+        try:
+            listed = self.list_reports(req.account_id, REUSABLE_STATUSES)
+        except (AuthenticationError, AuthorizationError):
+            raise
+        except VonageError as exc:
+            log.warning(
+                "Could not list Vonage reports to look for one to reuse (%s: %s); going on without the "
+                "list: a report whose create answer was lost earlier cannot be found and would be paid "
+                "again",
+                type(exc).__name__,
+                exc,
+            )
+            return None
+        now = self.server_now()
+        candidates = [r for r in listed if r.matches(req) and self.is_reusable(r, now)]
         if not candidates:
             return None
         rank = {"SUCCESS": 0, "TRUNCATED": 1, "PROCESSING": 2, "PENDING": 3}
@@ -207,12 +233,25 @@ class ReportsClient:
         )
         return candidates[0]
 
-    def _server_now(self, account_id: str) -> datetime:
-        try:
-            return self.server_time(account_id=account_id)
-        except VonageError as exc:
-            log.warning("Could not read Vonage's clock (%s); using the local clock", type(exc).__name__)
+    def is_reusable(self, report: Report, now: datetime) -> bool:
+        """Still worth reusing at ``now`` (Vonage's clock): running, or finished with its file, and
+        received less than ``settings.reuse_max_age`` ago."""
+        return (
+            report.request_status in REUSABLE_STATUSES
+            and (report.receive_time is None or now - report.receive_time < self.settings.reuse_max_age)
+            and (report.request_status not in {"SUCCESS", "TRUNCATED"} or bool(report.download_url))
+        )
+
+    def server_now(self) -> datetime:
+        """Vonage's clock as of the newest answer's ``Date`` header; the local clock (with a warning)
+        before any answer carried one. Costs no request. A ``clock`` given to the constructor wins."""
+        if self._explicit_clock:
             return self._now()
+        seen = self._http.server_clock.now()
+        if seen is not None:
+            return seen
+        log.warning("No Vonage answer with a Date header yet; using the local clock")
+        return self._now()
 
     def cancel_report(self, request_id: str) -> Report:
         """DELETE /v2/reports/{id} (PENDING/PROCESSING only; 409 ``ConflictError`` when already final)."""
@@ -339,19 +378,30 @@ class ReportsClient:
             raise unexpected_content_error(head, what)
 
     def server_time(self, *, account_id: str | None = None, product: str = "VOICE-CALL") -> datetime:
-        """Vonage's idea of "now" (the sync response's ``received_at``), so incremental windows are cut
-        on the server's clock, not the worker's. Uses an id lookup of a nil UUID: no record, no CDR cost.
-        Falls back to the local clock (with a warning) when the answer has no usable timestamp."""
+        """Vonage's idea of "now", so incremental windows are cut on the server's clock, not the worker's.
+
+        The clock comes from the ``Date`` header every answer carries, errors included. One cheap call
+        provides a fresh one: an id lookup of a nil UUID (no record, no CDR cost). That call is optional:
+        when it succeeds its ``received_at`` refines the answer; when it fails (a 422 from an
+        implementation without id lookups, a 5xx, a lost connection) the ``Date`` of whatever answered,
+        else of the newest earlier answer, is used, else the local clock with a warning. Only a rejected
+        credential (401) is raised: every other call would fail the same way.
+        """
         params = {"product": product, "account_id": account_id or self.api_key, "id": _NIL_UUID}
-        body = self._http.request_json("GET", RECORDS_PATH, kind="sync", params=params)
-        received = body.get("received_at")
-        if received:
-            try:
-                return parse_vonage_timestamp(received)
-            except ValueError:
-                pass
-        log.warning("Vonage response had no usable received_at; using the local clock")
-        return self._now()
+        try:
+            body = self._http.request_json("GET", RECORDS_PATH, kind="sync", params=params, retry=False)
+        except AuthenticationError:
+            raise
+        except VonageError as exc:
+            log.info("Clock lookup answered %s; using the Date header instead", type(exc).__name__)
+        else:
+            received = body.get("received_at")
+            if received:
+                try:
+                    return parse_vonage_timestamp(received)
+                except ValueError:
+                    log.info("received_at %r is not a timestamp; using the Date header", received)
+        return self.server_now()
 
     # -- sync records -------------------------------------------------------------------------------
     def iter_record_pages(
@@ -416,10 +466,10 @@ class ReportsClient:
 
     def _iter_pages(self, params: dict[str, str], *, restartable: bool = True) -> Iterator[RecordsPage]:
         url, page_params = RECORDS_PATH, dict(params)
+        on_cursor = False
         restarts = 0
         seen_cursors: set[str] = set()
         while True:
-            on_cursor = "cursor" in page_params
             try:
                 body = self._http.request_json("GET", url, kind="sync", params=page_params)
             except ValidationError as exc:
@@ -436,7 +486,7 @@ class ReportsClient:
                         restarts,
                         self.settings.max_cursor_restarts,
                     )
-                    url, page_params = RECORDS_PATH, dict(params)
+                    url, page_params, on_cursor = RECORDS_PATH, dict(params), False
                     seen_cursors.clear()
                     continue
                 raise CursorExpired(
@@ -453,8 +503,8 @@ class ReportsClient:
                 if page.request_status == "TRUNCATED":
                     raise VonageError("a TRUNCATED records page carried neither a next link nor a cursor")
                 return
-            url, page_params = following
-            cursor = page_params["cursor"]
+            url, page_params, on_cursor = following.url, following.params, True
+            cursor = following.cursor
             if cursor in seen_cursors:
                 raise VonageError(
                     "Vonage returned the same pagination cursor twice; stopping to avoid a loop"

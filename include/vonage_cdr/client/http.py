@@ -1,10 +1,15 @@
 """HTTP plumbing: pooled session, client-side pacing, error mapping and retries.
 
-Why here and not in each call: every request to Vonage must have a timeout, go through the per-account pacing
-(5 rps async, 10 rps sync: docs/vonage-reports-api.md, Rate limits) and map status codes to the same
-exceptions, and the retry policy (tenacity, exponential backoff with jitter, ``Retry-After`` honoured) must be
-identical for every endpoint. The API secret lives only in the session's auth tuple; every message built from
-a response goes through ``redact`` before it can reach an exception or a log line.
+Why here and not in each call: every request to Vonage must have a timeout, go through the per-account
+pacing (5 rps async, 10 rps sync: docs/vonage-reports-api.md, Rate limits) and map status codes to the same
+exceptions, and the retry policy (tenacity, exponential backoff with jitter, ``Retry-After`` honoured) must
+be identical for every endpoint. The API secret lives only in the session's auth tuple; every message built
+from a response goes through ``redact`` before it can reach an exception or a log line.
+
+Every response, an error included, carries a ``Date`` header: the transport keeps the newest one as
+Vonage's clock (:class:`ServerClock`), so the reuse window and the incremental windows are measured on
+the server's clock without a dedicated call. A ``Retry-After`` longer than ``max_retry_after`` is capped:
+a broken or hostile header must not park a worker for hours.
 """
 
 from __future__ import annotations
@@ -12,10 +17,12 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import math
 import random
 import threading
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -117,6 +124,57 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def parse_http_date(value: str | None) -> datetime | None:
+    """An HTTP ``Date`` header (RFC 9110 IMF-fixdate, or the obsolete forms) as an aware UTC datetime."""
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # "-0000" means UTC per RFC 5322
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
+
+
+class ServerClock:
+    """Vonage's "now", from the ``Date`` header of the newest response (thread-safe).
+
+    The header has one-second resolution and is stamped when the answer was produced, so ``now()`` is the
+    newest server date plus the whole seconds elapsed locally since that answer arrived (monotonic clock,
+    so a worker's wall-clock step does not matter; no sub-second precision the header never had).
+    ``None`` until a response with a ``Date`` has been seen.
+    """
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._lock = threading.Lock()
+        self._monotonic = monotonic
+        self._seen: tuple[datetime, float] | None = None
+
+    def observe(self, date_header: str | None) -> datetime | None:
+        when = parse_http_date(date_header)
+        if when is not None:
+            with self._lock:
+                self._seen = (when, self._monotonic())
+        return when
+
+    def now(self) -> datetime | None:
+        with self._lock:
+            seen = self._seen
+        if seen is None:
+            return None
+        when, at = seen
+        return when + timedelta(seconds=math.floor(max(0.0, self._monotonic() - at)))
+
+
+def capped_retry_after(retry_after: float, cap: float) -> float:
+    """``Retry-After`` bounded by ``cap`` (a value above it is logged once per call)."""
+    if retry_after > cap:
+        log.warning("Vonage asked to wait %.0fs (Retry-After); waiting at most %.0fs", retry_after, cap)
+        return cap
+    return retry_after
 
 
 def problem_of(resp: requests.Response) -> dict[str, Any]:
@@ -255,6 +313,8 @@ class Transport:
             "async": shared_bucket(parts.netloc, api_key, "async", settings.async_requests_per_second),
             "sync": shared_bucket(parts.netloc, api_key, "sync", settings.sync_requests_per_second),
         }
+        #: Vonage's clock, from the Date header of the newest response (errors included)
+        self.server_clock = ServerClock()
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self.base_url!r}, api_key={self.api_key!r})"
@@ -289,7 +349,8 @@ class Transport:
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
             if isinstance(exc, RateLimited) and exc.retry_after is not None:
-                return exc.retry_after + random.uniform(0, min(1.0, 0.1 + exc.retry_after * 0.1))  # noqa: S311
+                wait_for = capped_retry_after(exc.retry_after, s.max_retry_after)
+                return wait_for + random.uniform(0, min(1.0, 0.1 + wait_for * 0.1))  # noqa: S311
             return exponential(state)
 
         def before_sleep(state: RetryCallState) -> None:
@@ -333,6 +394,7 @@ class Transport:
             resp = self.session.request(method, url, params=params, json=json, stream=stream, timeout=timeout)
         except requests.RequestException as exc:
             raise TransportError(f"{label} -> {type(exc).__name__}: {self.redact(str(exc))}") from None
+        self.server_clock.observe(resp.headers.get("Date"))
         if resp.status_code >= 400:
             try:
                 raise error_from_response(

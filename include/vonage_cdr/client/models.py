@@ -6,6 +6,8 @@ fields over time, and the reuse check (``Report.matches``) needs the echoed filt
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,6 +31,9 @@ FILTER_NAMES = frozenset(
         "request_session_id", "product_path", "correlation_id", "session_id", "meeting_id",
     }
 )  # fmt: skip
+#: parameters Vonage may echo with their default value although the request did not send them (and may
+#: leave out although it was sent): at its default such a parameter means the same report either way
+ECHOED_DEFAULTS = {"show_concatenated": "false", "include_message": "false", "include_subaccounts": "false"}
 
 RateLimit403 = Literal["body", "always", "never"]
 CursorExpiredPolicy = Literal["restart", "raise"]
@@ -49,6 +54,8 @@ class ClientSettings:
     backoff_jitter: float = 0.5
     #: give up retrying after this many seconds in total (Retry-After waits included)
     max_retry_time: float = 300.0
+    #: longest wait honoured from a ``Retry-After`` header; a longer one is cut to this
+    max_retry_after: float = 60.0
     #: client-side pacing per account: async endpoints (create/get/list/cancel/download) and sync records
     async_requests_per_second: float = 4.5
     sync_requests_per_second: float = 9.5  # 95 % of 10 rps; burst 1: no 1-second window holds more than 10
@@ -152,6 +159,15 @@ class ReportRequest:
             body[key] = value
         return body
 
+    def fingerprint(self) -> str:
+        """SHA-256 of the request body in canonical JSON: equal for exactly the same report parameters.
+
+        Durable report identity is keyed by it (``cdr.report_requests``), so a retry or a re-run asks
+        Vonage about the report it already paid for instead of creating another one.
+        """
+        canonical = json.dumps(self.to_body(), sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
 
 @dataclass(frozen=True)
 class Report:
@@ -216,6 +232,12 @@ class Report:
         }
         if echoed.get("status") == self.request_status.lower() and "status" not in wanted:
             echoed.pop("status")  # the report's own status under the other schema, not a filter
+        for key, default in ECHOED_DEFAULTS.items():
+            # a parameter at its default means the same report whether it was sent/echoed or left out
+            if wanted.get(key) == default:
+                wanted.pop(key)
+            if echoed.get(key) == default:
+                echoed.pop(key)
         return echoed == wanted
 
     def summary(self) -> dict[str, Any]:

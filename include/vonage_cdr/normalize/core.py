@@ -39,6 +39,7 @@ from include.vonage_cdr.normalize.convert import convert_column, empty_to_null
 from include.vonage_cdr.normalize.errors import MissingRequiredColumns
 from include.vonage_cdr.normalize.schema import EVENT_TIME, arrow_type, parquet_schema
 from include.vonage_cdr.products import Product
+from include.vonage_cdr.storage import Location
 
 __all__ = ["ABSENT_COLUMNS_KEY", "BATCH_ROWS", "NormalizeResult", "NormalizedWriter", "extras_json"]
 
@@ -57,8 +58,8 @@ ABSENT_COLUMNS_KEY = b"vonage_cdr.absent_columns"
 class NormalizeResult:
     """What one normalization produced; ``rows_read == rows_ok + rows_quarantined`` always holds."""
 
-    parquet_path: Path
-    quarantine_path: Path | None  # JSONL, one object per quarantined row; None when no row was quarantined
+    parquet_path: Location  # the normalizer writes a local Path; a LakePath when loading back from the lake
+    quarantine_path: Location | None  # JSONL, one object per quarantined row; None when none was quarantined
     rows_read: int
     rows_ok: int
     rows_quarantined: int

@@ -39,7 +39,10 @@ _ADD_COLUMN = re.compile(
     r"ALTER TABLE (?P<table>cdr\.[a-z_]+) ADD COLUMN (?:IF NOT EXISTS )?(?P<name>[a-z_][a-z0-9_]*) "
     r"(?P<type>bigserial|double precision|[a-z]+(?:\[\])?)"
 )
-_CREATE_VIEW = re.compile(r"CREATE VIEW (?P<name>analytics\.[a-z_]+) AS")
+_CREATE_VIEW = re.compile(r"CREATE (?:OR REPLACE )?VIEW (?P<name>analytics\.[a-z_]+) AS")
+_DROP_VIEW = re.compile(
+    r"DROP VIEW (?:IF EXISTS )?(?P<names>analytics\.[a-z_]+(?:\s*,\s*analytics\.[a-z_]+)*)"
+)
 _COLUMN_LINE = re.compile(
     r"^\s+(?P<name>[a-z_][a-z0-9_]*) (?P<type>bigserial|double precision|[a-z]+(?:\[\])?)", re.M
 )
@@ -61,22 +64,41 @@ def _unquote(literals: str) -> str:
 
 
 def catalog_from_migrations(directory: Path = MIGRATIONS_DIR) -> dict[str, Relation]:
-    """Tables and views of schemas cdr/analytics with comments, parsed from the migration files."""
+    """Tables and views of schemas cdr/analytics with comments, parsed from the migration files.
+
+    Statements are applied in file order, so a later migration that drops and re-creates a view (its
+    columns changed) replaces the earlier definition and comments instead of adding to them.
+    """
     relations: dict[str, Relation] = {}
     for migration in discover(directory):
         text = migration.text
-        for match in _CREATE_TABLE.finditer(text):
-            relation = relations.setdefault(match["name"], Relation(match["name"], "table"))
-            for column in _COLUMN_LINE.finditer(match["body"]):
-                if column["name"] in {"constraint", "primary"}:
-                    continue
-                relation.columns.setdefault(column["name"], [column["type"], ""])
-        for match in _ADD_COLUMN.finditer(text):
-            relation = relations.setdefault(match["table"], Relation(match["table"], "table"))
-            relation.columns.setdefault(match["name"], [match["type"], ""])
-        for match in _CREATE_VIEW.finditer(text):
-            relations.setdefault(match["name"], Relation(match["name"], "view"))
-        for match in _COMMENT.finditer(text):
+        statements = sorted(
+            [(m.start(), "table", m) for m in _CREATE_TABLE.finditer(text)]
+            + [(m.start(), "add_column", m) for m in _ADD_COLUMN.finditer(text)]
+            + [(m.start(), "view", m) for m in _CREATE_VIEW.finditer(text)]
+            + [(m.start(), "drop", m) for m in _DROP_VIEW.finditer(text)]
+            + [(m.start(), "comment", m) for m in _COMMENT.finditer(text)],
+            key=lambda item: item[0],
+        )
+        for _, kind, match in statements:
+            if kind == "table":
+                relation = relations.setdefault(match["name"], Relation(match["name"], "table"))
+                for column in _COLUMN_LINE.finditer(match["body"]):
+                    if column["name"] in {"constraint", "primary"}:
+                        continue
+                    relation.columns.setdefault(column["name"], [column["type"], ""])
+                continue
+            if kind == "add_column":
+                relation = relations.setdefault(match["table"], Relation(match["table"], "table"))
+                relation.columns.setdefault(match["name"], [match["type"], ""])
+                continue
+            if kind == "view":
+                relations.setdefault(match["name"], Relation(match["name"], "view"))
+                continue
+            if kind == "drop":
+                for name in re.split(r"\s*,\s*", match["names"]):
+                    relations.pop(name, None)
+                continue
             target, comment = match["target"], _unquote(match["text"])
             if match["kind"] in {"TABLE", "VIEW"}:
                 relations.setdefault(target, Relation(target, match["kind"].lower())).comment = comment
@@ -113,14 +135,66 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _relation_section(relation: Relation) -> list[str]:
+_RESTRICTED_INSERT = re.compile(r"INSERT INTO cdr\.restricted_column \([^)]*\) VALUES(?P<rows>.*?);", re.S)
+_RESTRICTED_ROW = re.compile(r"\(\s*'(?P<table>[a-z_]+)',\s*'(?P<column>[a-z_]+)'")
+RESTRICTED_NOTE = " **Restricted**: only the PII analyst role can read it (`cdr.restricted_column`)."
+
+
+def restricted_columns_from_migrations(directory: Path = MIGRATIONS_DIR) -> set[tuple[str, str]]:
+    """(table, column) pairs of schema cdr that analysts cannot read, as the migrations insert them."""
+    found: set[tuple[str, str]] = set()
+    for migration in discover(directory):
+        for block in _RESTRICTED_INSERT.finditer(migration.text):
+            found.update((m["table"], m["column"]) for m in _RESTRICTED_ROW.finditer(block["rows"]))
+    return found
+
+
+_VIDEO_FEATURE_INSERT = re.compile(r"INSERT INTO cdr\.video_feature \([^)]*\) VALUES(?P<rows>.*?);\n", re.S)
+_VIDEO_FEATURE_ROW = re.compile(
+    r"\(\s*'(?P<key>[^']*)',\s*'(?P<feature>[^']*)',\s*'(?P<measure>[^']*)',\s*(?P<text>(?:'(?:[^']|'')*'\s*)+)\)"
+)
+
+
+def video_features_from_migrations(directory: Path = MIGRATIONS_DIR) -> list[tuple[str, str, str, str]]:
+    """(feature_key, feature, measure, meaning) rows of cdr.video_feature, as the migrations insert them."""
+    found: list[tuple[str, str, str, str]] = []
+    for migration in discover(directory):
+        for block in _VIDEO_FEATURE_INSERT.finditer(migration.text):
+            for m in _VIDEO_FEATURE_ROW.finditer(block["rows"]):
+                found.append((m["key"], m["feature"], m["measure"], _unquote(m["text"])))
+    return found
+
+
+def _video_section(features: list[tuple[str, str, str, str]]) -> list[str]:
+    lines = [
+        "## Video API: what the events mean",
+        "",
+        "Each `cdr.video_api` row is one event; `analytics.video_usage_events` gives it a feature by its "
+        "`feature_name` (case-insensitive, `_` read as a space) and the video views sum it as follows "
+        "(`cdr.video_feature`). An event counts once, on the UTC day it started.",
+        "",
+        "| feature_name | Feature in the views | Measured as | Meaning |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {key} | `{feature}` | {measure} | {_cell(text)} |" for key, feature, measure, text in features
+    ]
+    return [*lines, ""]
+
+
+def _relation_section(relation: Relation, restricted: set[tuple[str, str]] = frozenset()) -> list[str]:
     lines = [f"### `{relation.name}` ({relation.kind})", "", relation.comment or "(no comment)", ""]
+    table = relation.name.removeprefix("cdr.")
+
+    def meaning(column: str, text: str) -> str:
+        return _cell(text) + (RESTRICTED_NOTE if (table, column) in restricted else "")
+
     if any(t for t, _ in relation.columns.values()):
         lines += ["| Column | Type | Meaning |", "|---|---|---|"]
-        lines += [f"| `{c}` | {t} | {_cell(m)} |" for c, (t, m) in relation.columns.items()]
+        lines += [f"| `{c}` | {t} | {meaning(c, m)} |" for c, (t, m) in relation.columns.items()]
     else:  # views parsed from the migrations: their types are only known to a database (--dsn)
         lines += ["| Column | Meaning |", "|---|---|"]
-        lines += [f"| `{c}` | {_cell(m)} |" for c, (_, m) in relation.columns.items()]
+        lines += [f"| `{c}` | {meaning(c, m)} |" for c, (_, m) in relation.columns.items()]
     return [*lines, ""]
 
 
@@ -158,7 +232,9 @@ def _columns_rule(product: Product) -> str:
     )
 
 
-def _product_section(product: Product, relation: Relation | None = None) -> list[str]:
+def _product_section(
+    product: Product, relation: Relation | None = None, restricted: set[tuple[str, str]] = frozenset()
+) -> list[str]:
     direction = {
         "required": "required (inbound and outbound are separate reports)",
         "optional": "optional",
@@ -178,7 +254,11 @@ def _product_section(product: Product, relation: Relation | None = None) -> list
         "| Column | Type | Wire field | Meaning |",
         "|---|---|---|---|",
     ]
-    lines += [f"| `{c.name}` | {c.type} | `{c.source}` | {_cell(c.description)} |" for c in product.columns]
+    lines += [
+        f"| `{c.name}` | {c.type} | `{c.source}` | {_cell(c.description)}"
+        f"{RESTRICTED_NOTE if (product.table, c.name) in restricted else ''} |"
+        for c in product.columns
+    ]
     technical = technical_column_comments(product)
     lines += [f"| `{n}` | (load) | - | {_cell(t)} |" for n, t in technical.items()]
     if relation is not None:  # load columns added by later migrations, with their comments from there
@@ -216,31 +296,67 @@ Call detail records (CDRs) of the Vonage Reports API, one typed table per produc
 ## Access
 
 - Schema `analytics`: views for analysts (start here). Schema `cdr`: the product tables and the load
-  bookkeeping. The analyst role (`cdr_analyst` by default) can SELECT both schemas and nothing else; the
-  loader role (`cdr_loader`) owns and writes them. Both are NOLOGIN roles created by the first migration.
+  bookkeeping. The analyst role (`cdr_analyst` by default) can SELECT both schemas (except the restricted
+  columns below) and nothing else; the loader role (`cdr_loader`) owns and writes them. Both are NOLOGIN
+  roles created by the first migration.
 - An administrator gives a person or service a login through membership, e.g.
   `CREATE ROLE alice LOGIN PASSWORD '...' IN ROLE cdr_analyst;` (analyst) or
   `CREATE ROLE airflow_etl LOGIN PASSWORD '...' IN ROLE cdr_loader;` (pipelines). Revoke with `DROP ROLE`.
 - Filter on `event_time` (and `account_id`) when you can: product tables are partitioned by UTC month of
   `event_time`, indexed on account and event time (btree) and on event time (BRIN), so such queries read
   only the months, and within them the blocks, they need.
+- **Private by default.** Message bodies and quarantined raw lines (the columns listed in
+  `cdr.restricted_column`) are readable only by the PII analyst role (`cdr_analyst_pii` by default:
+  `CDR_ANALYST_PII_ROLE`, else the analyst role's name + `_pii`), a member of the analyst role created by
+  migration 0008; grant it with `GRANT cdr_analyst_pii TO alice;`. Analysts read product tables through the
+  table, never through a monthly partition (`cdr.sms_p202611` is denied; `cdr.sms` with an `event_time`
+  filter reads the same partition), and name their columns: `SELECT *` on `cdr.sms`, `cdr.messages` or
+  `cdr.quarantine` is denied to them. No view in `analytics` exposes a restricted column. The pipeline asks
+  Vonage for message bodies only when `CDR_INCLUDE_MESSAGE=true` (off by default).
+
+## Rolling up without arithmetic traps
+
+- **Ratios** (`delivery_rate`, `failure_rate`, `final_delivery_rate`) sit next to the counts they come
+  from. To roll up, sum the numerator and the denominator, then divide: `sum(delivered_count) /
+  sum(message_count)`. Never average a rate: hours or countries with few messages would weigh as much as
+  busy ones.
+- **Money** in the analytics views is rounded to its currency's minor unit (ISO 4217: EUR and USD 2
+  decimals, JPY 0, KWD 3; `cdr.currency_minor_units`, 2 for any other code); each rounded column has an
+  unrounded `*_exact` twin. To roll up, sum the `*_exact` column and round once at the end with
+  `analytics.round_money(amount, currency)`. Per-record prices (`analytics.cdr.price`, the product tables)
+  keep Vonage's full precision: rounding each CDR to cents would change totals.
+- **Currency**: records whose `currency` is empty (e.g. NUMBER-INSIGHT, inbound SMS) are priced in the
+  account's billing currency, the `billing_currency` row of `cdr.settings` (EUR by default); the billing
+  views count them in `assumed_currency_cdr_count` instead of showing a NULL-currency row. Never add
+  amounts of different currencies.
+- **Video minutes** are `usage_seconds / 60`: sum `usage_seconds`, then divide; `usage_minutes` is rounded
+  for reading. The video project is the Vonage application (`application_id`) whose session produced the
+  event; a Video Session event marks the start of a meeting and has no duration, so meetings are counted,
+  and minutes come from the timed features (`cdr.video_feature`).
+- Distinct counts do not add up across rows; counts, seconds and `*_exact` amounts do.
 """
 
 
-def render(relations: dict[str, Relation]) -> str:
+def render(relations: dict[str, Relation], restricted: set[tuple[str, str]] | None = None) -> str:
+    restricted = restricted_columns_from_migrations() if restricted is None else restricted
     views = sorted((r for r in relations.values() if r.name.startswith("analytics.")), key=lambda r: r.name)
     product_tables = {f"cdr.{p.table}" for p in PRODUCTS.values()}
     operations = sorted(
         (r for r in relations.values() if r.name.startswith("cdr.") and r.name not in product_tables),
         key=lambda r: r.name,
     )
-    lines = [_PREAMBLE, "## Analyst views (schema `analytics`)", ""]
+    lines = [_PREAMBLE]
+    features = video_features_from_migrations()
+    if features:
+        lines += _video_section(features)
+    lines += ["## Analyst views (schema `analytics`)", ""]
     for view in views:
         lines += _relation_section(view)
     lines += ["## Product tables (schema `cdr`)", ""]
     lines += [
         "One table per Reports API product, partitioned by UTC month of `event_time` (partitions named "
-        "`<table>_pYYYYMM`, created 2 months ahead by `cdr.ensure_partitions`).",
+        "`<table>_pYYYYMM`, created up to 2 months ahead by the migrations and by each load for its own "
+        "table through `cdr.ensure_product_partitions`).",
         "",
         "| Table | Product | Event time | Kept by Vonage |",
         "|---|---|---|---|",
@@ -250,10 +366,10 @@ def render(relations: dict[str, Relation]) -> str:
     ]
     lines.append("")
     for product in PRODUCTS.values():
-        lines += _product_section(product, relations.get(f"cdr.{product.table}"))
+        lines += _product_section(product, relations.get(f"cdr.{product.table}"), restricted)
     lines += ["## Load bookkeeping and settings (schema `cdr`)", ""]
     for relation in operations:
-        lines += _relation_section(relation)
+        lines += _relation_section(relation, restricted)
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -43,8 +43,9 @@ in COPY BINARY (:mod:`.copy_binary`), and which way they go is decided from the 
 :func:`load_while_normalizing` runs the load beside the normalizer, so the normalizer's core and the
 database's core work at the same time; :func:`load_normalized` loads a file normalized before.
 
-Monthly partitions are created first in their own short transaction (``cdr.ensure_partitions``), so the
-partition lock is not held for the length of the load. A streamed load does not know its rows' event times
+Monthly partitions of the product's table are created first in their own short transaction
+(``cdr.ensure_product_partitions``), so the partition lock is not held for the length of the load and no
+other table is locked. A streamed load does not know its rows' event times
 in advance: it covers the window (with a margin) and, when a row falls outside, rolls everything back,
 creates the missing months and loads the finished file again.
 """
@@ -70,7 +71,6 @@ import numpy as np
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
@@ -79,6 +79,8 @@ from include.vonage_cdr.normalize import NormalizeResult, parquet_schema
 from include.vonage_cdr.normalize.core import ABSENT_COLUMNS_KEY
 from include.vonage_cdr.normalize.errors import IncompleteFile
 from include.vonage_cdr.products import Product
+from include.vonage_cdr.storage import Location, open_parquet, open_text, row_group_batches
+from include.vonage_cdr.warehouse.connect import connect
 from include.vonage_cdr.warehouse.copy_binary import BINARY_HEADER, BINARY_TRAILER, BinaryRowEncoder
 
 log = logging.getLogger(__name__)
@@ -229,13 +231,13 @@ class _Months:
         return low is None or high is None or (self.start <= low and high < self.end)
 
 
-def _file_columns(product: Product, path: Path) -> tuple[list[str], set[str]]:
+def _file_columns(product: Product, path: Location) -> tuple[list[str], set[str]]:
     """The file's columns, and the registry columns it does not carry (absent: unknown, kept on merge).
 
     Every file column must be known to the product; a lake file may predate newer registry columns, which
     then count as absent, like the columns its source lacked (``vonage_cdr.absent_columns``).
     """
-    parquet = pq.ParquetFile(path)
+    parquet = open_parquet(path)  # a local file, or a lake file on object storage (footer only)
     names = parquet.schema_arrow.names
     allowed = set(parquet_schema(product).names)
     unknown = [n for n in names if n not in allowed]
@@ -264,11 +266,12 @@ def _absent_of(product: Product, result: NormalizeResult) -> set[str]:
     return {product.column(c).name for c in result.absent_columns}
 
 
-def parquet_batches(path: Path, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
-    """The file's record batches, one at a time. ``pre_buffer`` is off: Arrow's read-ahead kept whole row
-    groups of coalesced ranges in memory and grew about 30 MiB per million rows (docs/performance.md)."""
-    parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
-    yield from parquet.iter_batches(batch_size=READ_BATCH_ROWS, columns=columns, use_threads=False)
+def parquet_batches(path: Location, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
+    """The file's record batches, one at a time, one row group at a time (a local file or a lake file on
+    object storage: one ranged read per row group). Memory stays bounded: ``open_parquet`` turns Arrow's
+    read-ahead off, which kept coalesced row groups and grew about 30 MiB per million rows
+    (docs/performance.md)."""
+    yield from row_group_batches(open_parquet(path), batch_size=READ_BATCH_ROWS, columns=columns)
 
 
 class _CopyWriter(QueuedLibpqWriter):
@@ -345,8 +348,8 @@ def _all_null(alias: str, columns: list[str]) -> sql.Composable:
     )
 
 
-def _quarantine_rows(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as fh:
+def _quarantine_rows(path: Location) -> Iterator[dict[str, Any]]:
+    with open_text(path) as fh:
         for line in fh:
             if line.strip():
                 yield json.loads(line)
@@ -357,7 +360,7 @@ def _no_nul(text: str | None) -> str | None:
     return None if text is None else text.replace("\x00", "\\x00")
 
 
-def _copy_quarantine(conn: psycopg.Connection, load_id: int, req: LoadRequest, path: Path) -> int:
+def _copy_quarantine(conn: psycopg.Connection, load_id: int, req: LoadRequest, path: Location) -> int:
     rows = 0
     with conn.cursor() as cur, cur.copy(_sql("load_quarantine_copy.sql")) as copy:
         for row in _quarantine_rows(path):
@@ -381,10 +384,16 @@ def _copy_quarantine(conn: psycopg.Connection, load_id: int, req: LoadRequest, p
     return rows
 
 
-def ensure_partitions(conn: psycopg.Connection, low: datetime, high: datetime) -> int:
-    """Create the monthly partitions for [low, high] in a short transaction of its own."""
+def ensure_partitions(conn: psycopg.Connection, table: str, low: datetime, high: datetime) -> int:
+    """Create the monthly partitions of ``cdr.<table>`` for [low, high] in a short transaction of its own.
+
+    Only that table is locked, and only when a month is missing: other products' loads and analysts'
+    reads of other tables never wait on it (``cdr.ensure_product_partitions``).
+    """
     with conn.transaction():
-        row = conn.execute(_sql("load_ensure_partitions.sql"), {"from": low, "to": high}).fetchone()
+        row = conn.execute(
+            _sql("load_ensure_partitions.sql"), {"table": table, "from": low, "to": high}
+        ).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -626,7 +635,7 @@ class _Streamed:
         counts.loaded = self.rows
         return counts
 
-    def _copy_flagged(self, path: Path) -> None:
+    def _copy_flagged(self, path: Location) -> None:
         """Read the flagged rows again from the finished file (row numbers ascending, a chunk at a time)."""
         with self.conn.cursor(name="cdr_load_flagged") as flagged:
             flagged.itersize = FLAGGED_FETCH_ROWS
@@ -698,7 +707,7 @@ def _merge_file(
     req: LoadRequest,
     load_id: int,
     n: _Names,
-    path: Path,
+    path: Location,
     rows_ok: int,
     timer: _Timer,
 ) -> _Counts:
@@ -911,8 +920,7 @@ def _validate(req: LoadRequest) -> None:
 def _connection(conn_or_dsn: psycopg.Connection | str) -> tuple[psycopg.Connection, bool]:
     """The connection to load on, and whether it was opened here (and must be closed here)."""
     if isinstance(conn_or_dsn, str):
-        conn = psycopg.connect(conn_or_dsn, autocommit=True)
-        return conn, True
+        return connect(conn_or_dsn, autocommit=True), True  # bounded session (warehouse/connect.py)
     if conn_or_dsn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         raise ValueError("load_normalized needs a connection outside any transaction (it commits its own)")
     return conn_or_dsn, False
@@ -926,7 +934,7 @@ def _load_file(
 ) -> LoadResult:
     _names, absent = _file_columns(req.product, result.parquet_path)
     low, high = _partition_range(req, result)
-    created = ensure_partitions(conn, low, high)
+    created = ensure_partitions(conn, req.product.table, low, high)
     return _load(
         conn,
         req,
@@ -1037,7 +1045,7 @@ def load_while_normalizing(
     conn, owned = _connection(conn_or_dsn)
     try:
         low, high = req.window_start - PARTITION_MARGIN, req.window_end + PARTITION_MARGIN
-        created = ensure_partitions(conn, low, high)
+        created = ensure_partitions(conn, req.product.table, low, high)
         stream = _Stream()
         outcome: dict[str, Any] = {}
 
@@ -1085,7 +1093,7 @@ def load_while_normalizing(
                 raise stream.failed
             restart = stream.failed
             log.info("load %s: %s; loading the finished file again", req.product.name, restart)
-            ensure_partitions(conn, restart.low, restart.high)
+            ensure_partitions(conn, req.product.table, restart.low, restart.high)
             return stream.result, _load_file(conn, req, stream.result, extra_sql_in_txn)
         return stream.result, outcome["load"]
     finally:

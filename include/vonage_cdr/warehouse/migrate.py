@@ -9,11 +9,19 @@ apply it before every load without extra dependencies. Rules:
   migration instead of editing a released one);
 * a session-level advisory lock serialises concurrent runners (two DAG runs starting at once): the second
   waits, then finds nothing left to apply;
-* ``{{loader_role}}``/``{{analyst_role}}`` are replaced by the role names quoted as identifiers (and
-  ``{{..._literal}}`` as string literals) with psycopg's quoting; role names must also be plain identifiers;
-* every migration except those marked ``-- migrate:run-as-connecting-user`` (only 0001: roles and schemas)
-  runs under ``SET LOCAL ROLE <loader>``, so the loader owns every object and later migrations need no
-  superuser. The first run needs an administrator; later runs only need a member of the loader role.
+* ``{{owner_role}}``/``{{loader_role}}``/``{{analyst_role}}`` are replaced by the role names quoted as
+  identifiers (and ``{{..._literal}}`` as string literals) with psycopg's quoting; role names must also be
+  plain identifiers;
+* who runs a migration: one marked ``-- migrate:run-as-connecting-user`` (0001 roles and schemas, 0006 least
+  privilege) runs as the connecting user, who must be an administrator; the released 0002-0005 run under
+  ``SET LOCAL ROLE <loader>`` (the loader owned everything until 0006 handed it to the owner); every
+  migration from 0006 on runs under ``SET LOCAL ROLE <owner>``, so the owner role owns every object and the
+  runtime loader owns nothing. Before applying anything the runner checks that the connecting user may run
+  every pending migration, and refuses with a message saying who can (a runtime login with nothing
+  pending only reads ``cdr.schema_migrations``);
+* the session is bounded (:mod:`include.vonage_cdr.warehouse.connect`): lock_timeout makes DDL give up
+  instead of queueing behind an analyst's long query (and blocking everyone behind itself); waiting for
+  another runner's advisory lock is bounded by statement_timeout instead.
 
 Command: ``python -m include.vonage_cdr.warehouse.migrate [--dsn DSN]`` (default: $CDR_WAREHOUSE_URL), or
 ``make migrate``.
@@ -34,14 +42,25 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from include.vonage_cdr.warehouse.connect import (
+    SessionBounds,
+    WarehouseTimeout,
+    bounded_conninfo,
+    explained_timeouts,
+)
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 WAREHOUSE_URL_ENV = "CDR_WAREHOUSE_URL"
+OWNER_ROLE_ENV = "CDR_OWNER_ROLE"
 LOADER_ROLE_ENV = "CDR_LOADER_ROLE"
 ANALYST_ROLE_ENV = "CDR_ANALYST_ROLE"
+DEFAULT_OWNER_ROLE = "cdr_owner"
 DEFAULT_LOADER_ROLE = "cdr_loader"
 DEFAULT_ANALYST_ROLE = "cdr_analyst"
+#: the first version that runs as the owner role; the released ones before it ran as the loader
+OWNER_ROLE_SINCE = "0006"
 
 #: key of the session advisory lock held while migrating (any constant bigint unique to this application).
 ADVISORY_LOCK_KEY = 0x0CD2_2A11_0001
@@ -94,14 +113,28 @@ def _check_role_name(role: str) -> str:
     return role
 
 
-def render(migration: Migration, conn: psycopg.Connection, *, loader_role: str, analyst_role: str) -> str:
+def render(
+    migration: Migration,
+    conn: psycopg.Connection,
+    *,
+    loader_role: str,
+    analyst_role: str,
+    owner_role: str = DEFAULT_OWNER_ROLE,
+) -> str:
     """The migration's SQL with role placeholders replaced by properly quoted identifiers/literals."""
-    values = {
-        "loader_role": sql.Identifier(loader_role).as_string(conn),
-        "analyst_role": sql.Identifier(analyst_role).as_string(conn),
-        "loader_role_literal": sql.Literal(loader_role).as_string(conn),
-        "analyst_role_literal": sql.Literal(analyst_role).as_string(conn),
-    }
+    values = {}
+    for key, role in (
+        ("owner_role", owner_role),
+        ("loader_role", loader_role),
+        ("analyst_role", analyst_role),
+    ):
+        values[key] = sql.Identifier(role).as_string(conn)
+        values[f"{key}_literal"] = sql.Literal(role).as_string(conn)
+    # {{analyst_pii_role}}: analysts who may also read message bodies (migration 0008). $CDR_ANALYST_PII_ROLE,
+    # else the analyst role's name + "_pii", so every analyst role name gets its own PII role.
+    pii_role = _check_role_name(os.environ.get("CDR_ANALYST_PII_ROLE") or f"{analyst_role}_pii")
+    values["analyst_pii_role"] = sql.Identifier(pii_role).as_string(conn)
+    values["analyst_pii_role_literal"] = sql.Literal(pii_role).as_string(conn)
 
     def substitute(match: re.Match[str]) -> str:
         key = match.group(1)
@@ -112,6 +145,19 @@ def render(migration: Migration, conn: psycopg.Connection, *, loader_role: str, 
     return _PLACEHOLDER.sub(substitute, migration.text)
 
 
+@dataclass(frozen=True)
+class Roles:
+    owner: str
+    loader: str
+    analyst: str
+
+    def runs_as(self, migration: Migration) -> str | None:
+        """The role a migration runs as (SET LOCAL ROLE), or None for the connecting user."""
+        if migration.runs_as_connecting_user:
+            return None
+        return self.loader if migration.version < OWNER_ROLE_SINCE else self.owner
+
+
 def _applied_checksums(conn: psycopg.Connection) -> dict[str, str]:
     exists = conn.execute("SELECT to_regclass('cdr.schema_migrations') IS NOT NULL").fetchone()
     if not exists or not exists[0]:
@@ -120,21 +166,43 @@ def _applied_checksums(conn: psycopg.Connection) -> dict[str, str]:
     return {version: checksum for version, checksum in rows}
 
 
-def _become_loader(conn: psycopg.Connection, loader_role: str) -> None:
-    """SET LOCAL ROLE to the loader so it owns what the migration creates (no-op when already the loader)."""
+def _become(conn: psycopg.Connection, role: str) -> None:
+    """SET LOCAL ROLE so ``role`` owns what the migration creates (no-op when already that role)."""
+    row = conn.execute("SELECT current_user = %s", (role,)).fetchone()
+    if row and row[0]:
+        return
+    conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
+
+
+def check_privileges(conn: psycopg.Connection, todo: Sequence[Migration], roles: Roles) -> None:
+    """Refuse, before applying anything, pending migrations the connecting user may not run."""
     row = conn.execute(
-        "SELECT current_user = %s, pg_has_role(current_user, %s, 'MEMBER')", (loader_role, loader_role)
+        "SELECT current_user, rolsuper, rolcreaterole FROM pg_roles WHERE rolname = current_user"
     ).fetchone()
     assert row is not None
-    is_loader, is_member = row
-    if is_loader:
+    user, superuser, createrole = row
+    if superuser or not todo:
         return
-    if not is_member:
+    problems: list[str] = []
+    role_created_here = False
+    for migration in todo:
+        role = roles.runs_as(migration)
+        if role is None:
+            if not createrole:
+                problems.append(f"{migration.path.name} needs an administrator (superuser or CREATEROLE)")
+            role_created_here = True  # an admin migration creates (or grants) the roles the next ones use
+            continue
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+        member = exists and conn.execute("SELECT pg_has_role(current_user, %s, 'MEMBER')", (role,)).fetchone()
+        if not (member and member[0]) and not role_created_here:
+            problems.append(f"{migration.path.name} runs as role {role!r}, of which {user!r} is not a member")
+    if problems:
         raise MigrationError(
-            f"the connecting user is not a member of role {loader_role!r}; run migrations as a superuser "
-            f"or as a member of {loader_role!r} so the loader owns the warehouse objects"
+            f"{len(todo)} pending warehouse migration(s) cannot be applied as {user!r}: "
+            + "; ".join(problems)
+            + ". Apply them as the warehouse administrator: `make migrate` with CDR_WAREHOUSE_URL, or the "
+            "Airflow connection named by CDR_WAREHOUSE_ADMIN_CONN_ID (README, Roles and credentials)"
         )
-    conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(loader_role)))
 
 
 def pending(applied: dict[str, str], migrations: Sequence[Migration]) -> list[Migration]:
@@ -156,25 +224,40 @@ def apply_migrations(
     *,
     loader_role: str = DEFAULT_LOADER_ROLE,
     analyst_role: str = DEFAULT_ANALYST_ROLE,
+    owner_role: str = DEFAULT_OWNER_ROLE,
     directory: Path = MIGRATIONS_DIR,
+    bounds: SessionBounds | None = None,
 ) -> list[str]:
     """Apply every pending migration to the database at ``dsn``; returns the versions applied by this call.
 
     Safe to call before every load and from concurrent processes: an advisory lock serialises runners, and
     a run with nothing pending only reads ``cdr.schema_migrations``.
     """
-    _check_role_name(loader_role)
-    _check_role_name(analyst_role)
+    roles = Roles(_check_role_name(owner_role), _check_role_name(loader_role), _check_role_name(analyst_role))
+    if len({roles.owner, roles.loader, roles.analyst}) != 3:
+        raise MigrationError(f"owner, loader and analyst roles must be three different roles: {roles}")
     migrations = discover(directory)
     applied_now: list[str] = []
-    with psycopg.connect(libpq_dsn(dsn), autocommit=True) as conn:
+    with psycopg.connect(bounded_conninfo(libpq_dsn(dsn), bounds), autocommit=True) as conn:
+        # another runner may be applying migrations: wait for it up to statement_timeout, not lock_timeout
+        conn.execute("SET lock_timeout = 0")
         conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
+        conn.execute("RESET lock_timeout")
         try:
-            for migration in pending(_applied_checksums(conn), migrations):
-                text = render(migration, conn, loader_role=loader_role, analyst_role=analyst_role)
+            todo = pending(_applied_checksums(conn), migrations)
+            check_privileges(conn, todo, roles)
+            for migration in todo:
+                text = render(
+                    migration,
+                    conn,
+                    loader_role=roles.loader,
+                    analyst_role=roles.analyst,
+                    owner_role=roles.owner,
+                )
                 with conn.transaction():
-                    if not migration.runs_as_connecting_user:
-                        _become_loader(conn, loader_role)
+                    role = roles.runs_as(migration)
+                    if role is not None:
+                        _become(conn, role)
                     conn.execute(text.encode())  # no parameters: sent as one multi-statement query
                     conn.execute(
                         "INSERT INTO cdr.schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
@@ -192,12 +275,20 @@ def libpq_dsn(url: str) -> str:
     return re.sub(r"^postgres(?:ql)?\+\w+://", "postgresql://", url)
 
 
+def _bounds_from_env() -> SessionBounds:
+    """The CDR_DB_* session bounds, so `make migrate` is bounded like the pipelines."""
+    from include.vonage_cdr.settings import Settings
+
+    return Settings.from_env().warehouse_session_bounds()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m include.vonage_cdr.warehouse.migrate",
         description="Apply the warehouse migrations (idempotent).",
     )
     parser.add_argument("--dsn", help=f"PostgreSQL URL or conninfo (default: ${WAREHOUSE_URL_ENV})")
+    parser.add_argument("--owner-role", default=os.environ.get(OWNER_ROLE_ENV, DEFAULT_OWNER_ROLE))
     parser.add_argument("--loader-role", default=os.environ.get(LOADER_ROLE_ENV, DEFAULT_LOADER_ROLE))
     parser.add_argument("--analyst-role", default=os.environ.get(ANALYST_ROLE_ENV, DEFAULT_ANALYST_ROLE))
     args = parser.parse_args(argv)
@@ -206,10 +297,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"give --dsn or set {WAREHOUSE_URL_ENV}")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     try:
-        applied = apply_migrations(
-            libpq_dsn(dsn), loader_role=args.loader_role, analyst_role=args.analyst_role
-        )
-    except MigrationError as exc:
+        bounds = _bounds_from_env()
+        with explained_timeouts(bounds):
+            applied = apply_migrations(
+                libpq_dsn(dsn),
+                loader_role=args.loader_role,
+                analyst_role=args.analyst_role,
+                owner_role=args.owner_role,
+                bounds=bounds,
+            )
+    # ValueError: a CDR_* setting (SettingsError) or a DSN; WarehouseTimeout: a session bound was hit
+    except (MigrationError, ValueError, WarehouseTimeout) as exc:
         print(f"migrate: {exc}", file=sys.stderr)
         return 1
     print(f"applied: {', '.join(applied)}" if applied else "warehouse schema is up to date")

@@ -186,3 +186,6 @@ COMMENT ON COLUMN cdr.network_api_event._row_hash IS
 ALTER TABLE cdr.reports_usage ADD COLUMN _row_hash bytea;
 COMMENT ON COLUMN cdr.reports_usage._row_hash IS
     'Fingerprint of the row''s values as last loaded (BLAKE2b-128), so reloads skip unchanged rows; NULL: unknown.';
+
+-- The new column is readable by analysts like every unrestricted column (migration 0008's rule).
+SELECT cdr.apply_analyst_privileges({{analyst_role_literal}}, {{analyst_pii_role_literal}});

@@ -1,2 +1,2 @@
--- Monthly partitions for every product table over the load's range (own short transaction).
-SELECT cdr.ensure_partitions(%(from)s, %(to)s)
+-- Monthly partitions of the one product table being loaded, over the load's range (own short transaction).
+SELECT cdr.ensure_product_partitions(%(table)s, %(from)s, %(to)s)

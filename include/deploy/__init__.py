@@ -1,0 +1,1 @@
+"""Checks the docker-compose deployment runs before it migrates anything (``airflow-init``)."""
