@@ -199,3 +199,50 @@ def test_a_short_streamed_file_is_refused_and_nothing_is_committed(
         stream_csv(quoted_csv(HEADER, [row(1), row(2)]), rows_expected=3)
     for table in ("cdr.sms", "cdr.load_ledger"):
         assert fetch(migrated_warehouse.dsn, f"SELECT count(*) AS n FROM {table}") == [{"n": 0}]
+
+
+def test_a_load_waits_for_another_loads_merge_longer_than_the_lock_timeout(
+    tmp_path: Path, migrated_warehouse: Any
+) -> None:
+    """A daily merge may hold the table's merge lock for minutes; an incremental load queued behind it must
+    wait its turn, not fail after the session's lock_timeout (kept for stuck table locks, and restored)."""
+    import threading
+    import time
+
+    from psycopg.conninfo import make_conninfo
+
+    dsn = migrated_warehouse.dsn
+    impatient = make_conninfo(dsn, options="-c lock_timeout=200", application_name="cdr-queued-load")
+    data = quoted_csv(HEADER, [row(i) for i in range(1, 21)])
+    normalized = normalize_csv_stream(io.BytesIO(data), SMS, tmp_path / "q.parquet", source_name="q.csv")
+    outcome: dict[str, Any] = {}
+
+    def queued_load() -> None:
+        def after_merge(conn: psycopg.Connection, _load_id: int) -> None:
+            outcome["lock_timeout"] = conn.execute("SHOW lock_timeout").fetchone()[0]
+
+        try:
+            outcome["load"] = load_normalized(impatient, request(), normalized, extra_sql_in_txn=after_merge)
+        except Exception as exc:  # reported below
+            outcome["error"] = exc
+
+    with psycopg.connect(dsn) as holder:  # another load, inside its merge
+        holder.execute("SELECT pg_advisory_xact_lock(hashtext('cdr.load_merge'), hashtext('sms'))")
+        worker = threading.Thread(target=queued_load)
+        worker.start()
+        waiting = []
+        for _ in range(600):  # until the queued load waits on the advisory lock (no fixed sleep for it)
+            waiting = holder.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE application_name = 'cdr-queued-load' "
+                "AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
+            ).fetchall()
+            if waiting or not worker.is_alive():
+                break
+            time.sleep(0.1)
+        assert waiting, outcome.get("error")
+        time.sleep(1.0)  # five times its lock_timeout: with that bound it would have failed by now
+        holder.commit()
+    worker.join(timeout=120)
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["load"].rows_inserted == 20
+    assert outcome["lock_timeout"] == "200ms"  # every other lock is bounded again

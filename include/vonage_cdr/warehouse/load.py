@@ -384,6 +384,18 @@ def _copy_quarantine(conn: psycopg.Connection, load_id: int, req: LoadRequest, p
     return rows
 
 
+def _wait_for_turn(conn: psycopg.Connection, *, scope: str, key: str) -> None:
+    """Take a load's advisory lock (``load_lock.sql``), waiting as long as the other load needs.
+
+    The session's ``lock_timeout`` (60 s by default) is meant for a stuck table lock; another load of the
+    same report or table may rightly hold this one for minutes (a 10-million-row merge), so the wait is
+    bounded by ``statement_timeout`` instead, as the migration lock is (warehouse/migrate.py).
+    """
+    conn.execute("SET LOCAL lock_timeout = 0")
+    conn.execute(_sql("load_lock.sql"), {"scope": scope, "key": key})
+    conn.execute("SET LOCAL lock_timeout TO DEFAULT")  # the session's bound again, for every other lock
+
+
 def ensure_partitions(conn: psycopg.Connection, table: str, low: datetime, high: datetime) -> int:
     """Create the monthly partitions of ``cdr.<table>`` for [low, high] in a short transaction of its own.
 
@@ -503,7 +515,7 @@ class _Streamed:
     def _merge_lock(self, *, wait: bool) -> bool:
         params = {"scope": "cdr.load_merge", "key": self.product.table}
         if wait:
-            self.conn.execute(_sql("load_lock.sql"), params)
+            _wait_for_turn(self.conn, **params)
             return True
         row = self.conn.execute(_sql("load_try_lock.sql"), params).fetchone()
         return bool(row and row[0])
@@ -687,7 +699,7 @@ def _settle(
     conn.execute(_sql("load_hash_backfill.sql", **identifiers, **_column_lists(everything)))
     conn.execute(_sql("load_stage_unchanged.sql", **identifiers, **_column_lists(_compared(product, absent))))
     started = timer.add("compare with the table", started)
-    conn.execute(_sql("load_lock.sql"), {"scope": "cdr.load_merge", "key": product.table})
+    _wait_for_turn(conn, scope="cdr.load_merge", key=product.table)
     started = timer.add("wait for the merge lock", started)
     conn.execute(_sql("load_moved_create.sql", moved=n.moved, target=n.target))
     moved = conn.execute(
@@ -761,7 +773,7 @@ def _load(
     with conn.transaction():
         conn.execute(_sql("load_session.sql"), {"work_mem": LOAD_WORK_MEM})
         if req.report_request_id is not None:
-            conn.execute(_sql("load_lock.sql"), {"scope": "cdr.load_report", "key": req.report_request_id})
+            _wait_for_turn(conn, scope="cdr.load_report", key=req.report_request_id)
         row = conn.execute(
             _sql("load_ledger_insert.sql"),
             {
