@@ -143,9 +143,7 @@ def run(rows: int, accounts: int, days: int, dsn: str | None) -> str:
             started = time.perf_counter()
             conn.execute("VACUUM (ANALYZE) cdr.sms")
             vacuum = time.perf_counter() - started
-            out.append(
-                f"generated in {fill:.0f} s (server-side INSERT), VACUUM ANALYZE {vacuum:.0f} s\n"
-            )
+            out.append(f"generated in {fill:.0f} s (server-side INSERT), VACUUM ANALYZE {vacuum:.0f} s\n")
             heap = conn.execute(SIZES_SQL).fetchall()
             heap_main = sum(r[2] for r in heap)
             heap_toast = sum(r[3] for r in heap)
