@@ -62,8 +62,13 @@ soak: install ## days of both DAGs under injected faults + a killed load, then c
 sandbox: install ## run the Reports API simulator in the foreground (PORT, VONAGE_API_KEY, VONAGE_API_SECRET)
 	$(BIN)/python -m include.simulator
 
-bench: install ## measure throughput and memory of the load path
-	$(BIN)/python -m include.vonage_cdr.bench $(BENCH_ARGS)
+# MODE=async (default): a synthetic report of ROWS records (default 1000000) against PostgreSQL's own COPY
+# (floors a and b) on a throwaway server; MODE=sync: the incremental read against the simulator (ROWS
+# default 60000). The last output line is one JSON object (docs/performance.md). BENCH_ARGS: e.g. --repeat 3.
+MODE ?= async
+ROWS ?=
+bench: install ## measure the load path against PostgreSQL's COPY (MODE=async|sync, ROWS=N; docs/performance.md)
+	$(BIN)/python -m include.vonage_cdr.bench --mode $(MODE) $(if $(ROWS),--rows $(ROWS)) $(BENCH_ARGS)
 
 migrate: install ## apply the warehouse migrations to CDR_WAREHOUSE_URL (idempotent; first run as an admin)
 	@test -n "$$CDR_WAREHOUSE_URL" || { echo "make migrate: set CDR_WAREHOUSE_URL" >&2; exit 1; }

@@ -42,7 +42,7 @@ from include.vonage_cdr.normalize.errors import IncompleteFile
 from include.vonage_cdr.normalize.limits import DEFAULT_LIMITS, ReadLimits
 from include.vonage_cdr.planning import message_options
 from include.vonage_cdr.products import get_product
-from include.vonage_cdr.warehouse.load import LoadRequest, load_normalized
+from include.vonage_cdr.warehouse.load import LoadRequest, load_while_normalizing
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +144,8 @@ def load_report_partition(
         download_seconds = time.monotonic() - t0
         expected = _expected_rows(current, zip_path.name)
 
-        result = normalize_zip(zip_path, product, work / target.name, direction=req.direction, limits=limits)
-        load = load_normalized(
+        # normalize and load at once (the Parquet file and the table are written side by side)
+        result, load = load_while_normalizing(
             dsn,
             LoadRequest(
                 product=product,
@@ -162,7 +162,9 @@ def load_report_partition(
                 airflow=airflow,
                 rows_expected=expected,
             ),
-            result,
+            lambda sink: normalize_zip(
+                zip_path, product, work / target.name, direction=req.direction, limits=limits, on_batch=sink
+            ),
             extra_sql_in_txn=lambda conn, load_id: record_freshness(
                 conn,
                 SyncPartition(product.name, req.account_id, req.direction),

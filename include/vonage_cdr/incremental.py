@@ -24,12 +24,16 @@ from typing import Any, Protocol
 import psycopg
 from psycopg import sql
 
+from include.vonage_cdr.background import ahead
 from include.vonage_cdr.lake import remove_stale_files
 from include.vonage_cdr.normalize import normalize_records
 from include.vonage_cdr.planning import directions_for, message_options
 from include.vonage_cdr.products import Product, get_product
 from include.vonage_cdr.settings import Settings
 from include.vonage_cdr.warehouse.load import LoadRequest, load_normalized
+
+#: pages (1,000 records each) read ahead of the normalizer: the read runs at the client's pace
+PAGES_AHEAD = 4
 
 
 class RecordsSource(Protocol):
@@ -214,7 +218,9 @@ def sync_partition(
         def records(
             ws: datetime = window_start, we: datetime = window_end, kw: Mapping[str, Any] = request_kw
         ) -> Iterator[Mapping[str, Any]]:
-            for page in client.iter_record_pages(part.product, part.account_id, ws, we, **kw):
+            # pages are fetched ahead (at the client's pace) while the previous ones are normalized
+            pages = client.iter_record_pages(part.product, part.account_id, ws, we, **kw)
+            for page in ahead(pages, PAGES_AHEAD, name="cdr-sync-pages"):
                 yield from page.records
 
         with tempfile.TemporaryDirectory(dir=part_dir, prefix="window-") as tmp:

@@ -385,7 +385,8 @@ def open_text(location: Location) -> io.TextIOWrapper:
 def open_parquet(location: Location) -> pq.ParquetFile:
     """A Parquet file opened on its filesystem; read it with :func:`row_group_batches` to stream it."""
     lake_path = as_lake_path(location)
-    return pq.ParquetFile(lake_path.path, filesystem=lake_path.fs)
+    # no read-ahead: Arrow's pre-buffering kept coalesced row groups in memory (docs/performance.md, Memory)
+    return pq.ParquetFile(lake_path.path, filesystem=lake_path.fs, pre_buffer=False, buffer_size=1 << 20)
 
 
 def row_group_batches(

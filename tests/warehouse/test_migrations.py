@@ -31,6 +31,7 @@ TECHNICAL = [
     ("_load_id", "bigint"),
     ("_first_loaded_at", "timestamp with time zone"),
     ("_last_changed_at", "timestamp with time zone"),
+    ("_row_hash", "bytea"),  # added by 0009
 ]
 PG_TYPE = {
     "text": "text",

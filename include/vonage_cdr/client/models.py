@@ -58,7 +58,7 @@ class ClientSettings:
     max_retry_after: float = 60.0
     #: client-side pacing per account: async endpoints (create/get/list/cancel/download) and sync records
     async_requests_per_second: float = 4.5
-    sync_requests_per_second: float = 9.0
+    sync_requests_per_second: float = 9.5  # 95 % of 10 rps; burst 1: no 1-second window holds more than 10
     #: how a 403 is read (open question 5): "body" = rate limit only if the body says so; "always"; "never"
     rate_limit_403: RateLimit403 = "body"
     #: longest sync window per request (open question 1: stay <= 24 h); longer windows are split

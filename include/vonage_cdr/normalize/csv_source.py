@@ -353,9 +353,10 @@ def normalize_csv_stream(
     source_name: str,
     direction: str | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
+    on_batch: Callable[[pa.RecordBatch], None] | None = None,
 ) -> NormalizeResult:
     """Normalize one CSV byte stream (e.g. an open ZIP member) into ``out_path`` (written atomically)."""
-    with NormalizedWriter(product, out_path, direction=direction) as writer:
+    with NormalizedWriter(product, out_path, direction=direction, on_batch=on_batch) as writer:
         _feed_csv(writer, stream, source_name, limits)
     assert writer.result is not None
     return writer.result
@@ -368,15 +369,17 @@ def normalize_zip(
     *,
     direction: str | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
+    on_batch: Callable[[pa.RecordBatch], None] | None = None,
 ) -> NormalizeResult:
     """Normalize every CSV member of a report ZIP into one Parquet file, streaming each member.
 
     Members are opened through the client's guarded reader (path-traversal, decompressed size, compression
     ratio and CRC checks, with ``limits``); the quarantine rows name their member as ``<zip name>/<member>``.
+    ``on_batch`` receives each typed batch as it is written (see :class:`NormalizedWriter`).
     """
     zip_path = Path(zip_path)
     with (
-        NormalizedWriter(product, out_path, direction=direction) as writer,
+        NormalizedWriter(product, out_path, direction=direction, on_batch=on_batch) as writer,
         open_csv_members(
             zip_path,
             max_uncompressed_bytes=limits.max_decompressed_bytes,

@@ -232,7 +232,9 @@ def _columns_rule(product: Product) -> str:
     )
 
 
-def _product_section(product: Product, restricted: set[tuple[str, str]] = frozenset()) -> list[str]:
+def _product_section(
+    product: Product, relation: Relation | None = None, restricted: set[tuple[str, str]] = frozenset()
+) -> list[str]:
     direction = {
         "required": "required (inbound and outbound are separate reports)",
         "optional": "optional",
@@ -257,7 +259,15 @@ def _product_section(product: Product, restricted: set[tuple[str, str]] = frozen
         f"{RESTRICTED_NOTE if (product.table, c.name) in restricted else ''} |"
         for c in product.columns
     ]
-    lines += [f"| `{n}` | (load) | - | {_cell(t)} |" for n, t in technical_column_comments(product).items()]
+    technical = technical_column_comments(product)
+    lines += [f"| `{n}` | (load) | - | {_cell(t)} |" for n, t in technical.items()]
+    if relation is not None:  # load columns added by later migrations, with their comments from there
+        known = {*product.column_names, *technical}
+        lines += [
+            f"| `{n}` | (load) | - | {_cell(comment)} |"
+            for n, (_type, comment) in relation.columns.items()
+            if n not in known
+        ]
     return [*lines, ""]
 
 
@@ -293,8 +303,8 @@ Call detail records (CDRs) of the Vonage Reports API, one typed table per produc
   `CREATE ROLE alice LOGIN PASSWORD '...' IN ROLE cdr_analyst;` (analyst) or
   `CREATE ROLE airflow_etl LOGIN PASSWORD '...' IN ROLE cdr_loader;` (pipelines). Revoke with `DROP ROLE`.
 - Filter on `event_time` (and `account_id`) when you can: product tables are partitioned by UTC month of
-  `event_time` and indexed on event time, account, status and country, so such queries read only the
-  months they need.
+  `event_time`, indexed on account and event time (btree) and on event time (BRIN), so such queries read
+  only the months, and within them the blocks, they need.
 - **Private by default.** Message bodies and quarantined raw lines (the columns listed in
   `cdr.restricted_column`) are readable only by the PII analyst role (`cdr_analyst_pii` by default:
   `CDR_ANALYST_PII_ROLE`, else the analyst role's name + `_pii`), a member of the analyst role created by
@@ -356,7 +366,7 @@ def render(relations: dict[str, Relation], restricted: set[tuple[str, str]] | No
     ]
     lines.append("")
     for product in PRODUCTS.values():
-        lines += _product_section(product, restricted)
+        lines += _product_section(product, relations.get(f"cdr.{product.table}"), restricted)
     lines += ["## Load bookkeeping and settings (schema `cdr`)", ""]
     for relation in operations:
         lines += _relation_section(relation, restricted)
