@@ -11,13 +11,15 @@ file path is checked before any directory is created.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from include.vonage_cdr.settings import Settings, check_account_id, check_product
 
 if TYPE_CHECKING:
+    from include.vonage_cdr.client.client import ReportsClient
     from include.vonage_cdr.warehouse.connect import SessionBounds
 
 
@@ -214,21 +216,22 @@ def prepare_warehouse(settings: Settings) -> list[str]:
         raise AirflowFailException(f"warehouse migrations (connection {conn_id!r}): {exc}") from None
 
 
-def load_partition(
-    report: Mapping[str, Any], context: Mapping[str, Any], settings: Settings
-) -> dict[str, Any]:
+@contextlib.contextmanager
+def _partition_task(
+    partition: Mapping[str, Any], what: str, settings: Settings
+) -> Iterator[tuple[ReportsClient, str]]:
+    """What every task that loads a partition needs first: the partition's account and product checked (they
+    end up in directory names: refused before anything is created), the warehouse URL, and a Vonage client
+    inside the glue's failure policy (credentials fail fast, warehouse bounds explained)."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from include.vonage_cdr.daily_load import load_report_partition
-    from include.vonage_cdr.normalize.limits import ReadLimits
     from include.vonage_cdr.settings import SettingsError
     from include.vonage_cdr.warehouse.connect import explained_timeouts
     from vonage_reports.hooks import VonageReportsHook, fail_fast_on_credentials
-    from vonage_reports.lake_storage import lake_for
 
-    try:  # these end up in directory names: refuse before anything is created
-        check_account_id(str(report.get("account_id")), "report account_id")
-        check_product(str(report.get("product")), "report product")
+    try:
+        check_account_id(str(partition.get("account_id")), f"{what} account_id")
+        check_product(str(partition.get("product")), f"{what} product")
     except SettingsError as exc:
         raise AirflowFailException(str(exc)) from None
     dsn = warehouse_dsn(settings.warehouse_conn_id, settings)
@@ -237,6 +240,17 @@ def load_partition(
         explained_timeouts(settings.warehouse_session_bounds()),
         VonageReportsHook(vonage_conn_id=settings.vonage_conn_id).get_client() as client,
     ):
+        yield client, dsn
+
+
+def load_partition(
+    report: Mapping[str, Any], context: Mapping[str, Any], settings: Settings
+) -> dict[str, Any]:
+    from include.vonage_cdr.daily_load import load_report_partition
+    from include.vonage_cdr.normalize.limits import ReadLimits
+    from vonage_reports.lake_storage import lake_for
+
+    with _partition_task(report, "report", settings) as (client, dsn):
         return load_report_partition(
             client,
             dsn,
@@ -280,25 +294,10 @@ def plan_incremental(settings: Settings) -> list[dict[str, Any]]:
 
 
 def sync_partition(part: Mapping[str, Any], context: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
-    from airflow.sdk.exceptions import AirflowFailException
-
     from include.vonage_cdr.incremental import SyncPartition
     from include.vonage_cdr.incremental import sync_partition as run_sync
-    from include.vonage_cdr.settings import SettingsError
-    from include.vonage_cdr.warehouse.connect import explained_timeouts
-    from vonage_reports.hooks import VonageReportsHook, fail_fast_on_credentials
 
-    try:
-        check_account_id(str(part.get("account_id")), "partition account_id")
-        check_product(str(part.get("product")), "partition product")
-    except SettingsError as exc:
-        raise AirflowFailException(str(exc)) from None
-    dsn = warehouse_dsn(settings.warehouse_conn_id, settings)
-    with (
-        fail_fast_on_credentials(settings.vonage_conn_id),
-        explained_timeouts(settings.warehouse_session_bounds()),
-        VonageReportsHook(vonage_conn_id=settings.vonage_conn_id).get_client() as client,
-    ):
+    with _partition_task(part, "partition", settings) as (client, dsn):
         # Vonage's clock from the Date header (an id lookup refines it when the server supports it)
         now = client.server_time(account_id=part["account_id"])
         return run_sync(
