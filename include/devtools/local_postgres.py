@@ -22,7 +22,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["LocalPostgres", "PostgresNotAvailable", "find_bindir", "free_port", "throwaway_postgres"]
+__all__ = [
+    "LocalPostgres",
+    "PostgresNotAvailable",
+    "find_bindir",
+    "free_port",
+    "scratch_database",
+    "throwaway_postgres",
+]
 
 
 class PostgresNotAvailable(RuntimeError):
@@ -218,3 +225,31 @@ def throwaway_postgres() -> Iterator[LocalPostgres]:
         yield server
     finally:
         server.stop()
+
+
+@contextlib.contextmanager
+def scratch_database(dsn: str, prefix: str, *, keep: bool = False) -> Iterator[str]:
+    """A new database on the server at ``dsn`` (its conninfo), dropped afterwards unless ``keep``.
+
+    The measuring tools (``make bench``, the scale probe) run here, so they never write into an existing
+    warehouse on a server they are pointed at.
+    """
+    import uuid
+
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    params = conninfo_to_dict(dsn)
+    params["dbname"] = name
+    try:
+        yield make_conninfo(**params)
+    finally:
+        if keep:
+            print(f"kept database {name}")
+        else:
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -21,15 +21,13 @@ import argparse
 import contextlib
 import os
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from include.devtools.local_postgres import LocalPostgres
+from include.devtools.local_postgres import LocalPostgres, scratch_database
 from include.vonage_cdr.warehouse.load import ensure_partitions
 from include.vonage_cdr.warehouse.migrate import apply_migrations
 
@@ -97,16 +95,10 @@ def _database(dsn: str | None) -> Iterator[str]:
     if dsn is None:
         server = LocalPostgres(fsync=False).start()
         dsn = server.dsn
-    name = f"cdr_scale_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    params = conninfo_to_dict(dsn)
-    params["dbname"] = name
     try:
-        yield make_conninfo(**params)
+        with scratch_database(dsn, "cdr_scale") as scratch:
+            yield scratch
     finally:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         if server is not None:
             server.stop()
 

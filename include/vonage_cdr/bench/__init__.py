@@ -36,15 +36,12 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from include.vonage_cdr.bench.data import generate_sms_zip
 from include.vonage_cdr.products import get_product
@@ -81,19 +78,10 @@ def _database(dsn: str | None, keep: bool, data_dir: Path) -> Iterator[str]:
             server.stop()
             shutil.rmtree(data_dir / "pg", ignore_errors=True)
         return
-    name = f"cdr_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    params = conninfo_to_dict(dsn)
-    params["dbname"] = name
-    try:
-        yield make_conninfo(**params)
-    finally:
-        if keep:
-            print(f"kept database {name}")
-        else:
-            with psycopg.connect(dsn, autocommit=True) as conn:
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    from include.devtools.local_postgres import scratch_database
+
+    with scratch_database(dsn, "cdr_bench", keep=keep) as scratch:
+        yield scratch
 
 
 class _Wal:
