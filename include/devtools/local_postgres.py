@@ -67,20 +67,6 @@ def find_bindir() -> Path:
     )
 
 
-def _server_env() -> dict[str, str]:
-    """The server's environment: ours without a preloaded clock shim.
-
-    Tests of other dates run under ``faketime`` (README, "Test scopes, order and dates"); inherited by the
-    server, libfaketime stops PostgreSQL's own timers (``statement_timeout`` and ``lock_timeout`` never
-    fire). The faked date is the pipeline's, not the database's, so the server keeps the real clock.
-    """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FAKETIME")}
-    preload = [lib for lib in env.pop("LD_PRELOAD", "").split(":") if lib and "faketime" not in lib]
-    if preload:
-        env["LD_PRELOAD"] = ":".join(preload)
-    return env
-
-
 @dataclass
 class LocalPostgres:
     """One local cluster: ``start()`` creates it if needed and runs it; ``stop()`` stops it.
@@ -173,7 +159,6 @@ class LocalPostgres:
             check=True,
             capture_output=True,
             timeout=timeout,
-            env=_server_env(),
         )
         self._wait_ready(timeout)
         return self
