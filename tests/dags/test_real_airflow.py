@@ -85,8 +85,11 @@ class ClockTicker(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        while not self.stopped.wait(0.5):
-            self.clock.advance(timedelta(minutes=1))
+        # time.sleep, not stopped.wait(0.5): under faketime a timed wait on a lock does not expire
+        while not self.stopped.is_set():
+            time.sleep(0.5)
+            if not self.stopped.is_set():
+                self.clock.advance(timedelta(minutes=1))
 
 
 @dataclass

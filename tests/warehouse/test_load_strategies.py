@@ -226,13 +226,16 @@ def test_a_load_waits_for_another_loads_merge_longer_than_the_lock_timeout(
         except Exception as exc:  # reported below
             outcome["error"] = exc
 
-    with psycopg.connect(dsn) as holder:  # another load, inside its merge
+    with (
+        psycopg.connect(dsn) as holder,  # another load, inside its merge
+        psycopg.connect(dsn, autocommit=True) as watcher,  # a fresh view of pg_stat_activity each time
+    ):
         holder.execute("SELECT pg_advisory_xact_lock(hashtext('cdr.load_merge'), hashtext('sms'))")
         worker = threading.Thread(target=queued_load)
         worker.start()
         waiting = []
         for _ in range(600):  # until the queued load waits on the advisory lock (no fixed sleep for it)
-            waiting = holder.execute(
+            waiting = watcher.execute(
                 "SELECT 1 FROM pg_stat_activity WHERE application_name = 'cdr-queued-load' "
                 "AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
             ).fetchall()
