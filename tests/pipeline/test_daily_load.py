@@ -26,6 +26,7 @@ from include.vonage_cdr.client import ClientSettings, Report, ReportRequest, Rep
 from include.vonage_cdr.daily_load import load_report_partition
 from include.vonage_cdr.lake import Lake
 from include.vonage_cdr.normalize.errors import IncompleteFile
+from tests.faked_clock import file_ages
 
 DAY = datetime(2026, 11, 15, tzinfo=UTC)  # settled: the simulator's clock starts 2026-11-20T06:00Z
 
@@ -178,6 +179,7 @@ def test_a_truncated_report_is_not_loaded_as_a_complete_day(
     assert warehouse_state(migrated_warehouse.dsn) == before
 
 
+@file_ages
 def test_temporary_files_of_a_killed_attempt_are_removed_by_the_next_one(
     client: ReportsClient, completed: dict[str, Any], migrated_warehouse: Any, tmp_path: Path
 ) -> None:

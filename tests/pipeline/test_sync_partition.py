@@ -19,6 +19,7 @@ from include.vonage_cdr.normalize import normalize_csv_stream
 from include.vonage_cdr.products import get_product
 from include.vonage_cdr.settings import Settings
 from include.vonage_cdr.warehouse.load import LoadRequest, load_normalized
+from tests.faked_clock import file_ages
 
 SMS = get_product("SMS")
 HEADER = b'"account_id","direction","id","date_received","currency","total_price"\n'
@@ -95,6 +96,7 @@ def client(simulator: Simulator) -> Any:
         real.close()
 
 
+@file_ages
 def test_a_killed_sync_runs_files_are_removed_by_the_next_run(
     simulator: Simulator, client: ReportsClient, migrated_warehouse: Any, tmp_path: Path
 ) -> None:

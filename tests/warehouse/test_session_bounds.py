@@ -6,7 +6,6 @@ wait without end), never about sub-second timing.
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -24,18 +23,11 @@ from include.vonage_cdr.warehouse.connect import (
     connect,
     explained_timeouts,
 )
+from tests.faked_clock import server_timers
 from tests.fixtures.warehouse import MigratedWarehouse
 from tests.warehouse.test_least_privilege import load, sms_records
 
 WHEN = datetime(2026, 11, 20, tzinfo=UTC)
-
-#: The README's runs on other dates use ``faketime``; the tests' PostgreSQL shares that clock (it must: the
-#: ledger compares its now() with ours), and under libfaketime the server's own timers never fire, so its
-#: statement, lock and idle timeouts cannot be shown there. They are shown on every run on the real clock.
-server_timers = pytest.mark.skipif(
-    "faketime" in os.environ.get("LD_PRELOAD", ""),
-    reason="PostgreSQL's timeout timers do not fire under libfaketime (run without faketime)",
-)
 
 
 def test_settings_reach_the_session(pg_dsn: str) -> None:
