@@ -21,6 +21,7 @@ from include.vonage_cdr.products import PRODUCTS, get_product
 from include.vonage_cdr.warehouse.connect import SessionBounds, connect
 from include.vonage_cdr.warehouse.load import LoadRequest, load_normalized
 from include.vonage_cdr.warehouse.migrate import MIGRATIONS_DIR, MigrationError, apply_migrations
+from tests.faked_clock import server_timers
 from tests.fixtures.warehouse import MigratedWarehouse, WarehouseRoles
 
 FAR_MONTH = datetime(2031, 3, 1, tzinfo=UTC)  # no migration creates partitions this far ahead
@@ -149,6 +150,7 @@ def test_the_runtime_login_loads_and_partitions_get_created_readable_by_analysts
     assert through_parent == (5,), "a partition created at run time is readable by analysts"
 
 
+@server_timers
 def test_partition_creation_locks_only_the_product_being_loaded(
     migrated_warehouse: MigratedWarehouse, loader_login: str, tmp_path: Path
 ) -> None:
