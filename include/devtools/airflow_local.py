@@ -66,6 +66,8 @@ SIM_API_KEY = "abcd1234"
 SIM_API_SECRET = "sandbox-secret-0123"  # noqa: S105 - the simulator's documented sandbox default
 API_POOL = "vonage_reports_api"
 API_POOL_SLOTS = 4
+#: how often the component logs are scanned for error lines to echo on the console
+ECHO_INTERVAL_S = 2.0
 API_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
@@ -780,7 +782,9 @@ class ErrorEcho(threading.Thread):
 
     def run(self) -> None:
         offsets = self.offsets
-        while not self.stopped.wait(2.0):
+        while not self.stopped.is_set():
+            # time.sleep, not stopped.wait(): under faketime a timed lock wait does not expire
+            time.sleep(ECHO_INTERVAL_S)
             for name in COMPONENTS:
                 path = self.components.log_path(name)
                 with contextlib.suppress(OSError), path.open("rb") as fh:
