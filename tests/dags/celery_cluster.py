@@ -131,12 +131,20 @@ class CeleryCluster:
     def work_dir(self, worker: str) -> Path:
         return self.state / worker / "work"
 
-    def _start(self, name: str, argv: list[str], extra_env: Mapping[str, str] | None = None) -> None:
+    def _start(
+        self,
+        name: str,
+        argv: list[str],
+        extra_env: Mapping[str, str] | None = None,
+        *,
+        real_clock: bool = False,
+    ) -> None:
+        env = {**self.env, **(extra_env or {})}
+        if real_clock:  # redis-server does not start under libfaketime (faked-date runs: README)
+            env = {k: v for k, v in env.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")}
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path(name).open("ab") as log:
-            self.processes[name] = ManagedProcess.start(
-                name, argv, env={**self.env, **(extra_env or {})}, log=log
-            )
+            self.processes[name] = ManagedProcess.start(name, argv, env=env, log=log)
 
     def airflow(self, *args: str, timeout: float = 600) -> str:
         """Run an ``airflow`` CLI command with the cluster's settings; fail with its output if it fails."""
@@ -166,6 +174,7 @@ class CeleryCluster:
                 "--appendonly",
                 "no",
             ],
+            real_clock=True,  # the broker's clock is not the pipeline's
         )
         with (self.layout.logs / "setup.log").open("ab") as log:
             prepare_airflow(self.env, log)  # airflow.cfg (one signing secret for all), migrate, the API pool
