@@ -24,15 +24,13 @@ import shutil
 import signal
 import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
 
 from include.devtools.airflow_local import (
     AirflowComponents,
@@ -44,7 +42,7 @@ from include.devtools.airflow_local import (
     prepare_airflow,
     tail,
 )
-from include.devtools.local_postgres import free_port
+from include.devtools.local_postgres import free_port, scratch_database
 
 T = TypeVar("T")
 
@@ -66,16 +64,8 @@ def wait_for(probe: Callable[[], T], timeout: float, what: str, interval: float 
 @contextlib.contextmanager
 def metadata_database(pg_admin_dsn: str) -> Iterator[str]:
     """A new database for Airflow's metadata and Celery's results, dropped afterwards; yields its conninfo."""
-    name = f"airflow_meta_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_admin_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    params = conninfo_to_dict(pg_admin_dsn)
-    params["dbname"] = name
-    try:
-        yield make_conninfo(**params)
-    finally:
-        with psycopg.connect(pg_admin_dsn, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with scratch_database(pg_admin_dsn, "airflow_meta") as dsn:
+        yield dsn
 
 
 @dataclass
